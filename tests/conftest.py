@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mosquitto import MosquittoBroker
+from deploy.localstack import MosquittoBroker
 from tests.support.postgres import create_database, drop_database, postgres_available
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
-import subprocess
 import uuid
+
+import asyncpg
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
+ADMIN_DSN = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres"
 
 
 def postgres_available() -> bool:
@@ -18,21 +21,23 @@ def postgres_available() -> bool:
         return False
 
 
-def _psql(sql: str) -> None:
-    subprocess.run(
-        ["psql", "-h", PG_HOST, "-p", str(PG_PORT), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql],
-        check=True,
-        capture_output=True,
-    )
+def _admin(sql: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(ADMIN_DSN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
 
 
 def create_database() -> str:
     """Create an empty database and return its ``postgresql://`` URL."""
     name = f"dashclaim_test_{uuid.uuid4().hex[:12]}"
-    _psql(f'CREATE DATABASE "{name}"')
+    _admin(f'CREATE DATABASE "{name}"')
     return f"postgresql://postgres@{PG_HOST}:{PG_PORT}/{name}"
 
 
 def drop_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
