@@ -1,0 +1,1 @@
+"""Feature folders: each holds its tables, services, schemas, controllers and guards."""

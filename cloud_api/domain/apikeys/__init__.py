@@ -1,0 +1,1 @@
+"""API keys: hashed at rest, scoped read / write / admin."""

@@ -1,0 +1,1 @@
+"""Claims: one per incident clip or uploaded video, with its lifecycle status."""

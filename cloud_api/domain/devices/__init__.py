@@ -1,0 +1,1 @@
+"""Device registry: who may report incidents, with which Ed25519 key, and when we last heard from it."""

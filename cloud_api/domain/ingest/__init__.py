@@ -1,0 +1,1 @@
+"""MQTT ingest: manifests and chunks in, clips and claims out, acks back to the device."""

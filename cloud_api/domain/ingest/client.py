@@ -1,0 +1,150 @@
+"""The MQTT side of ingest: paho's network thread hands messages to the event loop, one consumer task
+applies them in order, publishes acks, and only then acknowledges each message to the broker.
+
+Acknowledging after the database work (paho ``manual_ack``) and a persistent session (clean_start off,
+session expiry) mean a message the service had not finished with is delivered again after a crash or
+restart, and messages sent while the service was down wait at the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from cloud_api.domain.ingest.services import IngestService
+from cloud_api.settings import Settings
+from shared_models import TopicKind, encode, topic_for
+from shared_models.topics import subscription
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBED = (
+    TopicKind.MANIFEST,
+    TopicKind.CHUNK,
+    TopicKind.STATUS,
+    TopicKind.HEALTH,
+    TopicKind.COMMAND_RESULT,
+)
+SESSION_EXPIRY_S = 7 * 24 * 3600
+KEEPALIVE_S = 30
+
+
+def broker_address(url: str) -> tuple[str, int, bool]:
+    """``mqtt://host:1883`` or ``mqtts://host:8883`` -> (host, port, tls)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"mqtt", "mqtts", "tcp", "ssl"} or not parts.hostname:
+        raise ValueError(f"MQTT_URL {url!r}: expected mqtt://host:port or mqtts://host:port")
+    tls = parts.scheme in {"mqtts", "ssl"}
+    return parts.hostname, parts.port or (8883 if tls else 1883), tls
+
+
+class MqttIngest:
+    def __init__(self, settings: Settings, service: IngestService) -> None:
+        self.settings = settings
+        self.service = service
+        self.connected = False
+        self._client: mqtt.Client | None = None
+        self._queue: asyncio.Queue[mqtt.MQTTMessage] = asyncio.Queue()
+        self._consumer: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        host, port, tls = broker_address(self.settings.mqtt_url)
+        self._loop = asyncio.get_running_loop()
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.settings.mqtt_client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if self.settings.mqtt_username:
+            client.username_pw_set(self.settings.mqtt_username, self.settings.mqtt_password)
+        if tls:
+            client.tls_set_context(ssl.create_default_context())
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        client.connect_async(host, port, keepalive=KEEPALIVE_S, clean_start=False, properties=properties)
+        client.loop_start()
+        self._client = client
+        self._consumer = asyncio.create_task(self._consume(), name="mqtt-ingest")
+        log.info(
+            "ingest.started broker=%s:%d tls=%s client_id=%s", host, port, tls, self.settings.mqtt_client_id
+        )
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            self._consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._consumer
+        if self._client is not None:
+            self._client.disconnect()
+            await asyncio.to_thread(self._client.loop_stop)
+        self.connected = False
+        log.info("ingest.stopped")
+
+    @property
+    def alive(self) -> bool:
+        return self._consumer is not None and not self._consumer.done()
+
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            log.warning("ingest.connect_failed reason=%s", reason)
+            return
+        client.subscribe([(subscription(kind), SubscribeOptions(qos=1)) for kind in SUBSCRIBED])
+        log.info("ingest.connected")
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[Any], _props: Any
+    ) -> None:
+        failed = [str(r) for r in reasons if r.is_failure]
+        if failed:
+            log.error("ingest.subscribe_failed reasons=%s", ",".join(failed))
+            return
+        self.connected = True  # connected and subscribed: fleet messages now reach us
+        log.info("ingest.subscribed topics=%d", len(reasons))
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        self.connected = False
+        log.warning("ingest.disconnected reason=%s", reason)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, message)
+
+    async def _consume(self) -> None:
+        assert self._client is not None
+        while True:
+            message = await self._queue.get()
+            try:
+                reply = await self.service.handle(message.topic, message.payload)
+            except Exception as exc:  # the database was away: the device will resend, keep consuming
+                log.exception("ingest.error topic=%s", message.topic)
+                self.service.metrics.reject("internal_error", message.topic, repr(exc))
+                reply = None
+            if reply is not None:
+                self._client.publish(topic_for(TopicKind.ACK, reply.device_id), encode(reply.ack), qos=1)
+                log.info(
+                    "ingest.ack device=%s incident=%s status=%s missing=%d",
+                    reply.device_id,
+                    reply.ack.incident_id,
+                    reply.ack.status,
+                    len(reply.ack.missing),
+                )
+            self._client.ack(message.mid, message.qos)

@@ -1,0 +1,1 @@
+"""Human review: the queue by priority then age, and decisions with overrides."""

@@ -1,0 +1,1 @@
+"""The Litestar application: factory, core plugin, runtime, problem-details errors."""

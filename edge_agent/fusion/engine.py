@@ -1,0 +1,144 @@
+"""Fuses the miners' timelines into incidents, bin by bin, as they are produced.
+
+Evidence from different miners of one collision lands a few hundred milliseconds apart (the car looms,
+then the jolt and the bang), so each miner's score is first held at its maximum over a short
+corroboration window; the fused score is the weighted mean of these over the miners that have input.
+Hysteresis turns the fused score into incidents; a cooldown and an hourly budget keep a bad road or a
+noisy cabin from flooding the uplink.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Mapping
+from typing import Annotated
+
+import msgspec
+
+from edge_agent.fusion.incident import Incident
+
+log = logging.getLogger(__name__)
+
+Unit = Annotated[float, msgspec.Meta(ge=0, le=1)]
+Seconds = Annotated[float, msgspec.Meta(ge=0)]
+
+
+class FusionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    enter_threshold: Unit = 0.5  # fused score that opens an incident
+    exit_threshold: Unit = 0.3  # fused score below which it closes
+    corroboration_s: Seconds = 1.0  # each miner's score is held at its max over this centred window
+    min_duration_s: Seconds = 0.2  # shorter incidents are dropped as glitches
+    cooldown_s: Seconds = 10.0  # no new incident may start this soon after the last one ended
+    max_incidents_per_hour: Annotated[int, msgspec.Meta(ge=0)] = 12  # upload budget, on the source's clock
+
+    def __post_init__(self) -> None:
+        if self.exit_threshold > self.enter_threshold:
+            raise ValueError("exit_threshold must not be above enter_threshold")
+
+
+class _Open(msgspec.Struct):
+    start_s: float
+    peak_s: float
+    peak_key: tuple[float, float]
+    score: float
+    miner_scores: dict[str, float]
+
+
+class FusionEngine:
+    """Feed one bin of per-miner scores at a time with ``push``; ``finish`` at the end of the source."""
+
+    def __init__(self, config: FusionConfig, weights: Mapping[str, float], rate_hz: float) -> None:
+        self.config = config
+        self.weights = {k: w for k, w in weights.items() if w > 0}
+        self.rate_hz = rate_hz
+        self._half = max(0, int(round(config.corroboration_s * rate_hz / 2)))
+        self._bins: deque[dict[str, float]] = deque()  # raw bins still inside some decision window
+        self._base = 0  # index of _bins[0]
+        self._received = 0
+        self._next = 0  # index of the next bin to decide
+        self._above_exit_since: float | None = None
+        self._suppressing = False
+        self._open: _Open | None = None
+        self._last_end = float("-inf")
+        self._accepted_peaks: deque[float] = deque()
+
+    def push(self, scores: Mapping[str, float]) -> list[Incident]:
+        """The next bin's raw score per active miner; returns the incidents that closed."""
+        self._bins.append(dict(scores))
+        self._received += 1
+        closed: list[Incident] = []
+        while self._next + self._half < self._received:  # its whole window has arrived
+            closed += self._decide(self._next)
+        return closed
+
+    def finish(self) -> list[Incident]:
+        closed: list[Incident] = []
+        while self._next < self._received:
+            closed += self._decide(self._next)
+        if self._open is not None:
+            closed += self._close(self._received / self.rate_hz)
+        return closed
+
+    def _decide(self, index: int) -> list[Incident]:
+        self._next = index + 1
+        t = index / self.rate_hz
+        lo, hi = max(index - self._half, self._base), min(index + self._half, self._received - 1)
+        window = [self._bins[j - self._base] for j in range(lo, hi + 1)]
+        centre = self._bins[index - self._base]
+        held = {k: max(b.get(k, 0.0) for b in window) for k in self.weights}
+        fused = self._fuse(held)
+        raw = self._fuse(centre)
+        while self._base < self._next - self._half:
+            self._bins.popleft()
+            self._base += 1
+        if fused < self.config.exit_threshold:
+            self._above_exit_since, self._suppressing = None, False
+        elif self._above_exit_since is None:
+            self._above_exit_since = t
+        if self._open is None:
+            if fused >= self.config.enter_threshold:
+                self._start(t, fused, raw, held)
+            return []
+        if (fused, raw) > self._open.peak_key:
+            self._open.peak_s, self._open.peak_key = t, (fused, raw)
+            self._open.score, self._open.miner_scores = fused, held
+        return self._close(t) if fused < self.config.exit_threshold else []
+
+    def _fuse(self, scores: Mapping[str, float]) -> float:
+        total = sum(self.weights.values())
+        return sum(w * scores.get(k, 0.0) for k, w in self.weights.items()) / total if total else 0.0
+
+    def _start(self, t: float, fused: float, raw: float, held: dict[str, float]) -> None:
+        start = self._above_exit_since if self._above_exit_since is not None else t
+        if start - self._last_end < self.config.cooldown_s:
+            if not self._suppressing:
+                log.info("fusion.suppressed reason=cooldown at_s=%.2f last_end_s=%.2f", t, self._last_end)
+                self._suppressing = True
+            return
+        self._open = _Open(start_s=start, peak_s=t, peak_key=(fused, raw), score=fused, miner_scores=held)
+
+    def _close(self, end: float) -> list[Incident]:
+        current, self._open = self._open, None
+        assert current is not None
+        if end - current.start_s < self.config.min_duration_s:
+            log.info("fusion.dropped reason=short start_s=%.2f end_s=%.2f", current.start_s, end)
+            return []
+        while self._accepted_peaks and self._accepted_peaks[0] <= current.peak_s - 3600.0:
+            self._accepted_peaks.popleft()
+        if len(self._accepted_peaks) >= self.config.max_incidents_per_hour:
+            log.warning(
+                "fusion.suppressed reason=budget peak_s=%.2f score=%.3f", current.peak_s, current.score
+            )
+            return []
+        self._accepted_peaks.append(current.peak_s)
+        self._last_end = end
+        incident = Incident(
+            start_s=round(current.start_s, 3),
+            peak_s=round(current.peak_s, 3),
+            end_s=round(end, 3),
+            score=round(current.score, 4),
+            miner_scores={k: round(v, 4) for k, v in sorted(current.miner_scores.items())},
+        )
+        log.info("fusion.incident %s", incident.describe())
+        return [incident]

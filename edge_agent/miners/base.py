@@ -1,0 +1,80 @@
+"""The miner plugin contract: consume frames and/or audio, keep a score timeline in [0, 1].
+
+A miner is fed in presentation order and writes each score at the source time the evidence belongs
+to (not the time it was computed), so timelines of different miners line up bin for bin.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC
+from typing import Annotated, ClassVar
+
+import msgspec
+
+from edge_agent.miners.ego_motion import EgoMotion
+from edge_agent.source.base import AudioBlock, VideoFrame
+from shared_models import MinerTimeline
+
+VIDEO = "video"
+AUDIO = "audio"
+
+
+class MinerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Settings every miner has; each plugin extends it with its own tuning."""
+
+    enabled: bool = True
+    weight: Annotated[float, msgspec.Meta(ge=0)] = 1.0  # share of this miner in the fused score
+
+
+class ScoreTrack:
+    """A growable timeline at ``rate_hz``; a bin keeps the highest score written into it."""
+
+    def __init__(self, rate_hz: float) -> None:
+        self.rate_hz = rate_hz
+        self.scores: list[float] = []
+
+    def put(self, t: float, score: float) -> None:
+        i = max(0, int(t * self.rate_hz))
+        if i >= len(self.scores):
+            self.scores.extend([0.0] * (i + 1 - len(self.scores)))
+        self.scores[i] = max(self.scores[i], min(1.0, max(0.0, score)))
+
+    def at(self, i: int) -> float:
+        return self.scores[i] if 0 <= i < len(self.scores) else 0.0
+
+
+class Miner(ABC):
+    """One signal turned into a score over time. Subclasses set the class attributes below."""
+
+    kind: ClassVar[str]
+    version: ClassVar[str]
+    inputs: ClassVar[frozenset[str]]  # VIDEO and/or AUDIO: a miner whose inputs are missing sits out
+    config_type: ClassVar[type[MinerConfig]]
+
+    def __init__(self, config: MinerConfig, rate_hz: float) -> None:
+        self.config = config
+        self.track = ScoreTrack(rate_hz)
+
+    def on_video(self, frame: VideoFrame, ego: EgoMotion) -> None:  # noqa: B027 - audio-only miners ignore it
+        """A decoded frame with the camera motion measured from the previous one."""
+
+    def on_audio(self, block: AudioBlock) -> None:  # noqa: B027 - video-only miners ignore it
+        """The next mono samples."""
+
+    def timeline(self, bins: int) -> MinerTimeline:
+        """The scores as the wire type, padded or cut to ``bins`` bins."""
+        scores = [round(self.track.at(i), 4) for i in range(bins)]
+        return MinerTimeline(miner=self.kind, rate_hz=self.track.rate_hz, scores=scores)
+
+
+def ramp(value: float, low: float, high: float) -> float:
+    """0 at or below ``low``, 1 at or above ``high``, linear between."""
+    return min(1.0, max(0.0, (value - low) / (high - low)))
+
+
+def log_ramp(value: float, low: float, high: float) -> float:
+    """Like ``ramp`` on a log scale, for magnitudes that span decades (jolts, energies)."""
+    if value <= low:
+        return 0.0
+    return min(1.0, math.log(value / low) / math.log(high / low))

@@ -1,0 +1,1 @@
+"""Generated sample drives with known ground truth, for demos and tests (synthetic, not filmed)."""

@@ -1,0 +1,103 @@
+"""Agent configuration: a tree of msgspec Structs loaded from TOML, unknown keys rejected.
+
+Every field has its default here and is documented in ``default_config.toml``. Miner sections are
+typed by the plugin that owns them (``[miners.<kind>]``), so a typo in any key, or a miner that does
+not exist, is an error at load time rather than a setting silently ignored on a vehicle.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+from edge_agent.fusion.engine import FusionConfig
+from edge_agent.miners.base import MinerConfig
+from edge_agent.miners.registry import default_miner_configs, miner_classes
+
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.toml")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the file and the offending key."""
+
+
+class AnalysisConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    width: Annotated[int, msgspec.Meta(ge=64, le=1920)] = 320  # frames are decoded down to this width
+    timeline_hz: Annotated[float, msgspec.Meta(gt=0, le=100)] = 10.0  # rate of every score timeline
+    motion_width: Annotated[int, msgspec.Meta(ge=64)] = 160  # camera motion is tracked at this width
+    cut_inlier_ratio: Annotated[float, msgspec.Meta(ge=0, le=1)] = (
+        0.15  # fewer corners follow the camera: a cut
+    )
+    cut_correlation: Annotated[float, msgspec.Meta(ge=-1, le=1)] = 0.5  # lower thumbnail correlation: a cut
+
+
+class ClipConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pre_roll_s: Annotated[float, msgspec.Meta(ge=0)] = 10.0
+    post_roll_s: Annotated[float, msgspec.Meta(ge=0)] = 5.0
+    chunk_size_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 262144
+
+
+class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    analysis: AnalysisConfig = AnalysisConfig()
+    miners: dict[str, MinerConfig] = msgspec.field(default_factory=default_miner_configs)
+    fusion: FusionConfig = FusionConfig()
+    clip: ClipConfig = ClipConfig()
+
+
+def _miner_configs(table: Any, where: str) -> dict[str, MinerConfig]:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: [miners] must be a table of [miners.<kind>] sections")
+    known = miner_classes()
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown miner(s) {unknown}; known: {sorted(known)}")
+    configs = default_miner_configs()
+    for kind, section in table.items():
+        try:
+            configs[kind] = msgspec.convert(section, known[kind].config_type)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"{where}: [miners.{kind}] {exc}") from None
+    return configs
+
+
+def parse_config(data: Mapping[str, Any], where: str = "config") -> AgentConfig:
+    """Build an AgentConfig from a nested mapping (parsed TOML or a pushed config)."""
+    rest = {k: v for k, v in data.items() if k != "miners"}
+    try:
+        config = msgspec.convert(rest, AgentConfig)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return msgspec.structs.replace(config, miners=_miner_configs(data.get("miners", {}), where))
+
+
+def load_config(path: str | Path | None) -> AgentConfig:
+    """Settings from a TOML file; ``None`` gives the built-in defaults."""
+    if path is None:
+        return AgentConfig()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, str(path))
+
+
+def _deep_merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def merge_config(config: AgentConfig, overrides: Mapping[str, Any]) -> AgentConfig:
+    """``config`` with the keys in ``overrides`` replaced (a ConfigPush), validated like a file."""
+    return parse_config(_deep_merge(msgspec.to_builtins(config), overrides), "pushed config")

@@ -1,0 +1,72 @@
+"""What every source yields: timestamped low-resolution frames and mono audio blocks, in time order.
+
+A source is iterated once; files, folders of segments and live cameras differ only in how they fill
+this stream, so miners and the mining loop never see where the media came from.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from types import TracebackType
+
+import msgspec
+import numpy as np
+
+
+class SourceError(Exception):
+    """The media cannot be read: missing, not a video, corrupt or truncated. ``path`` says which."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
+        self.path = path
+        self.detail = detail
+
+
+class VideoFrame(msgspec.Struct, frozen=True):
+    """One decoded frame, downscaled for analysis. ``t`` is seconds from the start of the stream."""
+
+    t: float
+    index: int
+    gray: np.ndarray  # uint8, analysis height x analysis width
+
+
+class AudioBlock(msgspec.Struct, frozen=True):
+    """Consecutive mono samples starting at ``t`` seconds on the same timeline as the frames."""
+
+    t: float
+    samples: np.ndarray  # float32, full scale 1.0 (lossy codecs may overshoot it slightly)
+    rate: int
+
+
+class SourceInfo(msgspec.Struct, frozen=True):
+    """What is known before the first frame; ``duration_s`` is 0 where the source cannot tell."""
+
+    uri: str
+    width: int
+    height: int
+    fps: float
+    duration_s: float
+    analysis_width: int
+    analysis_height: int
+    audio_rate: int | None  # None: the source has no audio track
+
+
+class Source(ABC):
+    """A finite or live stream of ``VideoFrame`` and ``AudioBlock`` items in presentation order."""
+
+    info: SourceInfo
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[VideoFrame | AudioBlock]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

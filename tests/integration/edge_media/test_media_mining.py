@@ -1,0 +1,74 @@
+"""Mining generated drives end to end: one incident at the impact, none on normal driving or a cut."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from edge_agent.cli import main
+from edge_agent.fusion import Incident
+from edge_agent.mining import mine_file
+from edge_agent.settings import AgentConfig, load_config
+from tests.integration.edge_media.conftest import Drive
+
+
+def test_impact_gives_exactly_one_incident_at_the_impact(impact_drive: Drive) -> None:
+    result = mine_file(impact_drive.path, load_config(None))
+    impact = impact_drive.truth.impact_at_s
+    assert impact is not None
+    [incident] = result.incidents
+    assert incident.start_s <= impact <= incident.end_s
+    assert abs(incident.peak_s - impact) <= 1.0
+    assert incident.score >= AgentConfig().fusion.enter_threshold
+    assert incident.miner_scores["motion"] > 0.8 and incident.miner_scores["audio"] > 0.3
+    assert (result.frames, result.fps, result.duration_s) == (420, 30.0, 14.0)
+    assert set(result.timelines) == {"audio", "motion", "proximity"}
+    for timeline in result.timelines.values():
+        assert timeline.rate_hz == 10.0 and len(timeline.scores) == 140
+        assert all(0.0 <= s <= 1.0 for s in timeline.scores)
+    assert result.versions == {"audio": "heuristic-1", "motion": "heuristic-1", "proximity": "heuristic-1"}
+
+
+def test_normal_drive_gives_no_incident(normal_drive: Drive) -> None:
+    result = mine_file(normal_drive.path, load_config(None))
+    assert result.incidents == []
+    assert max(result.timelines["motion"].scores) > 0.0  # the bumps are felt, just not as a crash
+
+
+def test_scene_cut_is_not_a_jolt(cut_drive: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        result = mine_file(cut_drive, load_config(None))
+    assert result.incidents == []
+    assert max(result.timelines["motion"].scores) < 0.5
+    assert "cuts=1 " in caplog.text
+
+
+def test_without_audio_the_other_miners_still_find_it(
+    silent_impact_drive: Drive, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        result = mine_file(silent_impact_drive.path, load_config(None))
+    assert caplog.text.count("miner.no_input kind=audio") == 1
+    [incident] = result.incidents
+    assert abs(incident.peak_s - 9.0) <= 1.0
+    assert "audio" not in incident.miner_scores
+    assert max(result.timelines["audio"].scores) == 0.0
+
+
+def test_budget_from_config_file_applies(impact_drive: Drive, tmp_path: Path) -> None:
+    config = tmp_path / "agent.toml"
+    config.write_text("[fusion]\nmax_incidents_per_hour = 0\n")
+    assert mine_file(impact_drive.path, load_config(config)).incidents == []
+
+
+def test_cli_mine_prints_one_json_line_per_incident(
+    impact_drive: Drive, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["mine", str(impact_drive.path), "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    incident = msgspec.json.decode(lines[0], type=Incident)
+    assert abs(incident.peak_s - 9.0) <= 1.0

@@ -1,0 +1,111 @@
+"""Fusion: hysteresis, corroboration, minimum duration, cooldown and the hourly budget, on synthetic bins."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+import pytest
+
+from edge_agent.fusion import FusionConfig, FusionEngine, Incident
+
+RATE = 10.0
+
+
+def run(engine: FusionEngine, bins: list[dict[str, float]]) -> list[Incident]:
+    out: list[Incident] = []
+    for scores in bins:
+        out += engine.push(scores)
+    return out + engine.finish()
+
+
+def pulse(total: int, spans: list[tuple[int, int, float]], kind: str = "motion") -> list[dict[str, float]]:
+    bins = [{kind: 0.0} for _ in range(total)]
+    for lo, hi, value in spans:
+        for i in range(lo, hi):
+            bins[i][kind] = value
+    return bins
+
+
+def test_one_pulse_one_incident_with_start_peak_end() -> None:
+    config = FusionConfig(corroboration_s=0.0)
+    bins = pulse(100, [(40, 44, 0.4), (44, 50, 0.9), (50, 52, 0.4)])
+    bins[47]["motion"] = 1.0
+    [incident] = run(FusionEngine(config, {"motion": 1.0}, RATE), bins)
+    assert (incident.start_s, incident.peak_s, incident.end_s) == (4.0, 4.7, 5.2)
+    assert incident.score == 1.0 and incident.miner_scores == {"motion": 1.0}
+
+
+def test_dip_between_thresholds_does_not_split_an_incident() -> None:
+    config = FusionConfig(corroboration_s=0.0, cooldown_s=0.0)
+    bins = pulse(100, [(20, 30, 0.8), (30, 33, 0.35), (33, 40, 0.8)])
+    assert len(run(FusionEngine(config, {"motion": 1.0}, RATE), bins)) == 1
+    bins = pulse(100, [(20, 30, 0.8), (30, 33, 0.1), (33, 40, 0.8)])
+    assert len(run(FusionEngine(config, {"motion": 1.0}, RATE), bins)) == 2
+
+
+def test_weighted_mean_needs_corroboration_within_the_window() -> None:
+    weights = {"motion": 0.4, "audio": 0.4, "proximity": 0.2}  # no miner alone reaches 0.5
+    apart = [{"motion": 0.0, "audio": 0.0} for _ in range(100)]
+    apart[30]["motion"], apart[60]["audio"] = 1.0, 1.0
+    assert run(FusionEngine(FusionConfig(), weights, RATE), apart) == []
+    near = [{"motion": 0.0, "audio": 0.0} for _ in range(100)]
+    near[30]["motion"], near[33]["audio"] = 1.0, 1.0
+    [incident] = run(FusionEngine(FusionConfig(), weights, RATE), near)
+    assert incident.miner_scores == {"audio": 1.0, "motion": 1.0, "proximity": 0.0}
+    assert incident.score == 0.8
+    assert 3.0 <= incident.peak_s <= 3.3
+
+
+def test_miner_without_weight_or_input_is_left_out_of_the_mean() -> None:
+    bins = pulse(50, [(20, 25, 0.8)])
+    assert len(run(FusionEngine(FusionConfig(), {"motion": 0.45}, RATE), bins)) == 1
+    assert run(FusionEngine(FusionConfig(), {"motion": 0.45, "audio": 0.35}, RATE), bins) == []
+
+
+def test_short_glitch_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
+    config = FusionConfig(corroboration_s=0.0, min_duration_s=0.5)
+    with caplog.at_level(logging.INFO):
+        assert run(FusionEngine(config, {"motion": 1.0}, RATE), pulse(50, [(20, 22, 0.9)])) == []
+    assert "fusion.dropped reason=short" in caplog.text
+
+
+def test_cooldown_suppresses_a_second_incident_soon_after(caplog: pytest.LogCaptureFixture) -> None:
+    bins = pulse(400, [(20, 25, 0.9), (80, 85, 0.9), (200, 205, 0.9)])
+    config = FusionConfig(corroboration_s=0.0, cooldown_s=10.0)
+    with caplog.at_level(logging.INFO):
+        incidents = run(FusionEngine(config, {"motion": 1.0}, RATE), bins)
+    assert [i.peak_s for i in incidents] == [2.0, 20.0]
+    assert caplog.text.count("fusion.suppressed reason=cooldown") == 1
+
+
+def test_hourly_budget_caps_incidents(caplog: pytest.LogCaptureFixture) -> None:
+    bins = pulse(1000, [(i, i + 3, 0.9) for i in range(10, 1000, 100)])
+    config = FusionConfig(corroboration_s=0.0, cooldown_s=0.0, max_incidents_per_hour=3)
+    with caplog.at_level(logging.INFO):
+        incidents = run(FusionEngine(config, {"motion": 1.0}, RATE), bins)
+    assert len(incidents) == 3
+    assert caplog.text.count("fusion.suppressed reason=budget") == 7
+
+
+def test_incident_open_at_the_end_is_closed_there() -> None:
+    [incident] = run(
+        FusionEngine(FusionConfig(corroboration_s=0.0), {"motion": 1.0}, RATE), pulse(30, [(25, 30, 0.9)])
+    )
+    assert incident.end_s == 3.0
+
+
+def test_incident_json_line_and_description() -> None:
+    incident = Incident(
+        start_s=1.0, peak_s=1.5, end_s=2.0, score=0.75, miner_scores={"audio": 0.5, "motion": 1.0}
+    )
+    line = incident.to_json()
+    assert "\n" not in line
+    assert list(msgspec.json.decode(line)) == ["start_s", "peak_s", "end_s", "score", "miner_scores"]
+    assert msgspec.json.decode(line, type=Incident) == incident
+    assert "1.50" in incident.describe() and "motion=1.00" in incident.describe()
+
+
+def test_exit_above_enter_is_rejected() -> None:
+    with pytest.raises(msgspec.ValidationError, match="exit_threshold"):
+        msgspec.convert({"enter_threshold": 0.3, "exit_threshold": 0.6}, FusionConfig)
