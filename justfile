@@ -28,3 +28,21 @@ demo *ARGS: setup
 test *ARGS: setup
     deploy/ensure-mosquitto.sh
     {{py}} -m pytest {{ARGS}}
+
+# add the train extra (torch==2.13.0 CPU, onnx) to the environment
+setup-train: setup
+    {{py}} -m pip install -q -e '.[edge,cloud,dev,train]'
+
+# train, export, INT8-quantize and card every model the repo ships (edge miners, cloud local scene model)
+train-models: setup-train
+    {{py}} -m edge_agent.training
+    {{py}} -m cloud_api.training
+
+# evaluate the edge miners over ../shared/data/real (where present) and generated drives
+eval *ARGS: setup
+    {{py}} -m edge_agent.evaluation {{ARGS}}
+
+# benchmarks that print figures: edge, ingest, assessment, api (all by default)
+bench *ARGS: setup
+    deploy/ensure-mosquitto.sh
+    {{py}} -m tests.bench {{ARGS}}

@@ -80,6 +80,8 @@ def _parse(name: str, raw: str, default: Any) -> Any:
         return lowered in _TRUE
     if isinstance(default, int):
         return int(raw)
+    if isinstance(default, float):
+        return float(raw)
     if isinstance(default, tuple):
         return tuple(item.strip() for item in raw.split(",") if item.strip())
     if name in {"data_dir", "upload_dir"}:

@@ -16,7 +16,7 @@ import msgspec
 from edge_agent.fusion import FusionEngine, Incident
 from edge_agent.miners import AUDIO, VIDEO, EgoMotionEstimator, build_miners
 from edge_agent.settings import AgentConfig
-from edge_agent.source import AudioBlock, Source, SourceInfo, VideoFrame, open_source
+from edge_agent.source import AccelBlock, AudioBlock, Source, SourceInfo, VideoFrame, open_source
 from shared_models import MinerTimeline
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class MiningSession:
         self._pushed = 0
         self.incidents: list[Incident] = []
 
-    def feed(self, item: VideoFrame | AudioBlock) -> list[Incident]:
+    def feed(self, item: VideoFrame | AudioBlock | AccelBlock) -> list[Incident]:
         """One decoded item; returns incidents that closed because of it (usually none)."""
         if isinstance(item, VideoFrame):
             ego = self.ego.update(item)
@@ -71,6 +71,10 @@ class MiningSession:
                 miner.on_video(item, ego)
             self.frames += 1
             self._video_t = item.t
+        elif isinstance(item, AccelBlock):
+            for miner in self.miners:
+                miner.on_accel(item)
+            return []
         else:
             for miner in self.miners:
                 miner.on_audio(item)

@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from edge_agent.miners.ego_motion import EgoMotion
-from edge_agent.source.base import AudioBlock, VideoFrame
+from edge_agent.source.base import AccelBlock, AudioBlock, VideoFrame
 from shared_models import MinerTimeline
 
 VIDEO = "video"
@@ -61,6 +61,9 @@ class Miner(ABC):
 
     def on_audio(self, block: AudioBlock) -> None:  # noqa: B027 - video-only miners ignore it
         """The next mono samples."""
+
+    def on_accel(self, block: AccelBlock) -> None:  # noqa: B027 - only the motion miner reads it
+        """The next G-sensor readings, where the device or a sidecar has them."""
 
     def timeline(self, bins: int) -> MinerTimeline:
         """The scores as the wire type, padded or cut to ``bins`` bins."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge_agent.source.base import AudioBlock, Source, SourceError, SourceInfo, VideoFrame
+from edge_agent.source.base import AccelBlock, AudioBlock, Source, SourceError, SourceInfo, VideoFrame
 from edge_agent.source.file import FileSource
 
 
@@ -13,4 +13,4 @@ def open_source(uri: str | Path, analysis_width: int = 320) -> Source:
     return FileSource(Path(uri), analysis_width)
 
 
-__all__ = ["AudioBlock", "FileSource", "Source", "SourceError", "SourceInfo", "VideoFrame", "open_source"]
+__all__ = ["AccelBlock", "AudioBlock", "FileSource", "Source", "SourceError", "SourceInfo", "VideoFrame", "open_source"]

@@ -39,6 +39,13 @@ class AudioBlock(msgspec.Struct, frozen=True):
     rate: int
 
 
+class AccelBlock(msgspec.Struct, frozen=True):
+    """G-sensor readings from a sidecar or the device's IMU, on the same timeline as the frames."""
+
+    t: float  # time of the first reading
+    samples: np.ndarray  # float32, N x 4: t (s), ax, ay, az (m/s^2, device axes)
+
+
 class SourceInfo(msgspec.Struct, frozen=True):
     """What is known before the first frame; ``duration_s`` is 0 where the source cannot tell."""
 
@@ -53,12 +60,12 @@ class SourceInfo(msgspec.Struct, frozen=True):
 
 
 class Source(ABC):
-    """A finite or live stream of ``VideoFrame`` and ``AudioBlock`` items in presentation order."""
+    """A finite or live stream of frames, audio and G-sensor blocks in presentation order."""
 
     info: SourceInfo
 
     @abstractmethod
-    def __iter__(self) -> Iterator[VideoFrame | AudioBlock]: ...
+    def __iter__(self) -> Iterator[VideoFrame | AudioBlock | AccelBlock]: ...
 
     @abstractmethod
     def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Benchmarks run by ``just bench``: they print figures and assert nothing (tests never time things)."""
