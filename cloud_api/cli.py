@@ -1,4 +1,4 @@
-"""``cloud-api``: serve, migrate, keys create, devices add / list.
+"""``cloud-api``: serve, migrate, keys create / list / revoke, devices add / revoke / list.
 
 ``keys create`` prints information lines and then the new key alone on its last line, so scripts can
 do ``KEY=$(cloud-api keys create --scopes read,write | tail -1)``.
@@ -14,8 +14,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cloud_api.domain.apikeys.services import ApiKeyService, parse_scopes
-from cloud_api.domain.devices.services import DeviceError, DeviceService
+from cloud_api.domain.apikeys.services import parse_scopes
+from cloud_api.domain.devices.broker_auth import PasswordFile, reload_broker
+from cloud_api.domain.devices.services import DeviceError
+from cloud_api.domain.errors import NotFoundError
+from cloud_api.domain.assessments.commands import add_commands as add_assessment_commands
 from cloud_api.server.runtime import Runtime
 from cloud_api.settings import Settings, get_settings
 
@@ -51,31 +54,75 @@ async def _migrate(runtime: Runtime, _args: argparse.Namespace) -> int:
     return 0
 
 
-async def _keys_create(_runtime: Runtime, args: argparse.Namespace) -> int:
-    created = await ApiKeyService().create(parse_scopes(args.scopes), name=args.name or "")
+async def _keys_create(runtime: Runtime, args: argparse.Namespace) -> int:
+    created = await runtime.apikeys.create(parse_scopes(args.scopes), name=args.name or "", actor="cli")
     print(f"created api key id={created.id} name={created.name} scopes={','.join(created.scopes)}")
     print("store it now: it is shown once and kept only as a hash")
     print(created.key)
     return 0
 
 
-async def _devices_add(_runtime: Runtime, args: argparse.Namespace) -> int:
-    try:
-        device = await DeviceService().register(args.device_id, Path(args.public_key).read_text())
-    except (DeviceError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"registered device {device.device_id}")
+async def _keys_list(runtime: Runtime, args: argparse.Namespace) -> int:
+    keys = await runtime.apikeys.list(limit=100_000, offset=0, include_revoked=args.all)
+    for k in keys.items:
+        revoked = f"\trevoked={k.revoked_at.isoformat()}" if k.revoked_at else ""
+        print(f"{k.id}\t{k.name}\t{k.prefix}\t{','.join(k.scopes)}{revoked}")
+    print(f"{keys.total} key(s)")
     return 0
 
 
-async def _devices_list(_runtime: Runtime, _args: argparse.Namespace) -> int:
-    devices, total = await DeviceService().list(limit=10_000)
+async def _keys_revoke(runtime: Runtime, args: argparse.Namespace) -> int:
+    try:
+        key = await runtime.apikeys.revoke(args.key_id, actor="cli")
+    except NotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"revoked api key id={key.id} name={key.name} prefix={key.prefix}")
+    return 0
+
+
+def _reload_note(settings: Settings) -> str:
+    if reload_broker(settings.mqtt_broker_pid_file):
+        return "broker reloaded (SIGHUP)"
+    return "reload the broker to apply: kill -HUP $(pidof mosquitto)"
+
+
+async def _devices_add(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Register the signing key and create the device's broker login (user name = device id)."""
+    try:
+        device = await runtime.devices.register(args.device_id, Path(args.public_key).read_text())
+    except (DeviceError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    passwords = PasswordFile(runtime.settings.password_file)
+    password = passwords.set(device.device_id)
+    print(f"registered device {device.device_id}")
+    print(f"password file {passwords.path}: {_reload_note(runtime.settings)}")
+    print("MQTT credentials (shown once, stored only hashed):")
+    print(f"mqtt_username={device.device_id}")
+    print(f"mqtt_password={password}")
+    return 0
+
+
+async def _devices_revoke(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Refuse the device's messages and remove its broker login."""
+    try:
+        await runtime.devices.revoke(args.device_id)
+    except NotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    passwords = PasswordFile(runtime.settings.password_file)
+    passwords.remove(args.device_id)
+    print(f"revoked device {args.device_id}; password file {passwords.path}: {_reload_note(runtime.settings)}")
+    return 0
+
+
+async def _devices_list(runtime: Runtime, _args: argparse.Namespace) -> int:
+    devices, total = await runtime.devices.list(limit=100_000)
     for d in devices:
-        revoked = " revoked" if d.revoked_at else ""
-        print(
-            f"{d.device_id}\t{d.status}{revoked}\tlast_seen={d.last_seen.isoformat() if d.last_seen else '-'}"
-        )
+        problems = ",".join(p.code for p in d.problems) or "-"
+        last_seen = d.last_seen.isoformat() if d.last_seen else "-"
+        print(f"{d.device_id}\t{d.status}\tlast_seen={last_seen}\tproblems={problems}")
     print(f"{total} device(s)")
     return 0
 
@@ -96,15 +143,25 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--scopes", required=True, help="comma-separated: read, write, admin")
     create.add_argument("--name", default="")
     create.set_defaults(run=_with_database(_keys_create))
+    listing = keys.add_parser("list", help="keys by id (name, prefix, scopes), never the keys themselves")
+    listing.add_argument("--all", action="store_true", help="include revoked keys")
+    listing.set_defaults(run=_with_database(_keys_list))
+    revoke = keys.add_parser("revoke", help="revoke a key at once (audited)")
+    revoke.add_argument("key_id", type=int)
+    revoke.set_defaults(run=_with_database(_keys_revoke))
 
     devices = sub.add_parser("devices", help="device registry").add_subparsers(
         dest="devices_command", required=True
     )
-    add = devices.add_parser("add", help="register a device and its Ed25519 public key (PEM)")
+    add = devices.add_parser("add", help="register a device's Ed25519 key (PEM) and create its MQTT login")
     add.add_argument("device_id")
     add.add_argument("--public-key", required=True, help="PEM file")
     add.set_defaults(run=_with_database(_devices_add))
+    revoke = devices.add_parser("revoke", help="revoke a device: its messages are refused, its login removed")
+    revoke.add_argument("device_id")
+    revoke.set_defaults(run=_with_database(_devices_revoke))
     devices.add_parser("list", help="list registered devices").set_defaults(run=_with_database(_devices_list))
+    add_assessment_commands(sub, _with_database)
     return parser
 
 

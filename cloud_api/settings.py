@@ -36,6 +36,46 @@ class Settings:
     worker_enabled: bool = True
     assessment_backend: str = "local"
     rate_limit_per_minute: int = 60
+    # --- insurer REST API (cloud-rest, issue 6) ---
+    api_key_cache_s: float = 5.0  # a key's check is reused this long; revocation elsewhere waits as long
+    # --- fleet and ingest (cloud-fleet, issue 4) ---
+    blob_store: str = "local"  # local | s3
+    s3_endpoint_url: str = ""  # empty: AWS; e.g. http://minio:9000 for an S3-compatible server
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_prefix: str = ""
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = field(default=None, repr=False)
+    mqtt_password_file: Path | None = None  # None: <data_dir>/mosquitto/passwd
+    mqtt_broker_pid_file: Path | None = None  # set: `devices add/revoke` send SIGHUP to reload
+    incident_expiry_s: float = 86_400.0
+    fleet_sweep_interval_s: float = 60.0
+    health_history_retention_h: float = 168.0
+    health_stale_after_s: float = 90.0  # about three missed heartbeats at the edge's 30 s
+    health_offline_after_s: float = 900.0
+    health_disk_free_min_mb: int = 1024
+    health_outbox_max_depth: int = 20
+    health_clock_drift_max_s: float = 5.0
+    health_temperature_max_c: float = 85.0
+    ingest_device_cache_s: float = 5.0
+    ingest_batch_max: int = 64
+    # --- assessment jobs and conformal sets (cloud-assess, issue 5) ---
+    alpha: float = 0.1  # prediction sets aim at 1 - ALPHA coverage
+    conformal_method: str = "lac"  # lac | aps
+    conformal_class_conditional: bool = False  # one threshold per true class instead of one overall
+    recalibrate_every_n_reviews: int = 25  # 0: only on `cloud-api calibrate`
+    assessment_max_attempts: int = 3
+    assessment_retry_backoff_s: float = 2.0  # retry n waits this * 2^(n-1)
+    assessment_lease_s: float = 60.0  # renewed every third of it while a job runs
+    # --- scene reading backends (cloud-scene, issue 5): ASSESSMENT_BACKEND=local|openai ---
+    openai_base_url: str = "http://127.0.0.1:8000/v1"  # any OpenAI-compatible server (vLLM, Ollama, ...)
+    openai_model: str = ""  # required with ASSESSMENT_BACKEND=openai
+    openai_api_key: str | None = field(default=None, repr=False)  # sent as a Bearer token, never logged
+    openai_timeout_s: float = 60.0  # per request
+    openai_retries: int = 2  # extra tries after a timeout, connection error, 429 or 5xx
+    openai_retry_backoff_s: float = 1.0  # try n waits this * 2^(n-1), plus up to 50 % jitter
+    scene_frames: int = 6  # frames around the peak sent to the video-LLM
+    scene_frame_width: int = 512  # their width in pixels (JPEG)
 
     def __post_init__(self) -> None:
         data_dir = Path(self.data_dir)
@@ -52,6 +92,11 @@ class Settings:
     def blob_dir(self) -> Path:
         assert self.upload_dir is not None  # resolved in __post_init__
         return self.upload_dir
+
+    @property
+    def password_file(self) -> Path:
+        """The Mosquitto password file ``devices add`` writes (the broker's ``password_file``)."""
+        return Path(self.mqtt_password_file or self.data_dir / "mosquitto" / "passwd")
 
     @property
     def max_upload_bytes(self) -> int:
@@ -84,9 +129,10 @@ def _parse(name: str, raw: str, default: Any) -> Any:
         return float(raw)
     if isinstance(default, tuple):
         return tuple(item.strip() for item in raw.split(",") if item.strip())
-    if name in {"data_dir", "upload_dir"}:
+    if name in {"data_dir", "upload_dir", "mqtt_password_file", "mqtt_broker_pid_file"}:
         return Path(raw) if raw else None
-    return raw or None if name in {"mqtt_username", "mqtt_password"} else raw
+    optional = {"mqtt_username", "mqtt_password", "s3_access_key_id", "s3_secret_access_key"}
+    return raw or None if name in optional else raw
 
 
 @lru_cache(maxsize=1)

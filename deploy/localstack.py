@@ -203,8 +203,11 @@ def run_edge_agent(
     )
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.25, what: str = "condition"):  # type: ignore[no-untyped-def]
-    """Poll ``predicate`` until it returns something truthy; return that value."""
+def wait_for(predicate, timeout: float, interval: float = 1.5, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns something truthy; return that value.
+
+    The default interval keeps a REST poller under the API's 60 requests a minute per key.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -17,12 +17,22 @@ from pathlib import Path
 import msgspec
 
 from edge_agent.clips import DeviceKey
-from edge_agent.health import AgentStats, HealthEmitter, HealthMonitor
+from edge_agent.clips.recordings import RecordingIndex
+from edge_agent.commands import (
+    CommandDispatcher,
+    ConfigPushHandler,
+    FootageHandler,
+    PingHandler,
+    PushedConfig,
+)
+from edge_agent.health import AgentStats, CameraMonitor, ClockOffset, HealthEmitter, HealthMonitor
 from edge_agent.intake import FileIntake
 from edge_agent.mqtt_url import parse_broker_url
 from edge_agent.outbox import Outbox, ProcessedSources
 from edge_agent.publisher import Backoff, Delivery, DeliverySettings, LinkSettings, MqttLink, run_step_loop
-from edge_agent.settings import ConfigError, load_config
+from edge_agent.settings import AgentConfig, ConfigError, load_config
+from edge_agent.source.live import is_live_uri
+from shared_models import Command
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +46,7 @@ class AgentOptions(msgspec.Struct, frozen=True, kw_only=True):
     exit_when_idle: bool = False
     mqtt_username: str | None = None  # defaults to the device id when a password file is given
     mqtt_password_file: Path | None = None
-    # Delivery and health knobs; not in AgentConfig yet, so only callers in code can change them.
-    heartbeat_interval_s: float = 30.0
-    ack_timeout_s: float = 20.0
-    outbox_quota_bytes: int = 2 * 1024**3
+    gsensor_path: Path | None = None  # G-sensor CSV; by default <source stem>.gsensor.csv beside the video
     idle_timeout_s: float = 240.0  # exit_when_idle gives up (exit 1) after this long
 
 
@@ -56,30 +63,41 @@ class EdgeAgent:
     # ---- init ---------------------------------------------------------------------------------
 
     def init_config(self) -> None:
-        self.config = load_config(self.options.config_path)
+        # The file, then what the cloud pushed (kept on disk, so a push survives a restart).
+        self.pushed = PushedConfig(self.data_dir / "pushed_config.json")
+        self.config = self.pushed.applied_to(load_config(self.options.config_path))
         self.broker = parse_broker_url(self.options.broker_url)
 
     def init_key(self) -> None:
         self.key = DeviceKey.load_or_create(self.data_dir)
 
     def init_outbox(self) -> None:
-        self.outbox = Outbox(self.data_dir / "outbox", quota_bytes=self.options.outbox_quota_bytes)
+        self.outbox = Outbox(self.data_dir / "outbox", quota_bytes=self.config.outbox.quota_bytes)
         self.processed = ProcessedSources(self.data_dir / "processed_sources.json")
+        self.recordings = RecordingIndex(self.data_dir / "recordings.json")
 
     def init_link(self) -> None:
         options = self.options
         password = options.mqtt_password_file.read_text().strip() if options.mqtt_password_file else None
         username = options.mqtt_username or (options.device_id if password is not None else None)
+        publisher = self.config.publisher
         settings = LinkSettings(
-            device_id=options.device_id, broker=self.broker, username=username, password=password
+            device_id=options.device_id,
+            broker=self.broker,
+            username=username,
+            password=password,
+            session_expiry_s=publisher.session_expiry_s,
+            reconnect_min_s=publisher.reconnect_min_s,
+            reconnect_max_s=publisher.reconnect_max_s,
         )
         self.link = MqttLink(settings)
 
     def init_delivery(self) -> None:
-        settings = DeliverySettings(ack_timeout_s=self.options.ack_timeout_s)
+        settings = DeliverySettings(ack_timeout_s=self.config.publisher.ack_timeout_s)
         self.delivery = Delivery(self.outbox, self.link, settings, self.stop)
 
     def init_intake(self) -> None:
+        self.camera = CameraMonitor(self.config.camera)  # fed by mining, read by the heartbeat
         self.intake = FileIntake(
             self.options.device_id,
             self.config,
@@ -89,17 +107,63 @@ class EdgeAgent:
             self.stats,
             self.data_dir / "work",
             on_put=self.delivery.wake.set,
+            recordings=self.recordings,
+            camera=self.camera,
+            gsensor=self.options.gsensor_path,
         )
 
     def init_health(self) -> None:
+        self.clock = ClockOffset()  # learns the cloud's clock from each command's issued_at
         monitor = HealthMonitor(
             self.options.device_id,
             self.data_dir,
             self.outbox,
             self.stats,
             model_versions=lambda: dict(self.intake.model_versions),
+            camera=self.camera,
+            clock=self.clock,
         )
-        self.health = HealthEmitter(monitor, self.link, self.stop, self.options.heartbeat_interval_s)
+        self.health = HealthEmitter(monitor, self.link, self.stop, self.config.health.heartbeat_interval_s)
+
+    def init_commands(self) -> None:
+        handlers = [
+            ConfigPushHandler(self.pushed, lambda: self.config, self.apply_config),
+            FootageHandler(
+                self.options.device_id,
+                self.recordings,
+                self.key,
+                self.outbox,
+                lambda: self.config,
+                self.data_dir / "work",
+                on_put=self.delivery.wake.set,
+            ),
+            PingHandler(),
+        ]
+        journal = self.data_dir / "command_results.json"
+        self.commands = CommandDispatcher(self.link, handlers, journal, self.stop)
+        self.link.on_command = self._on_command
+
+    def _on_command(self, command: Command) -> None:
+        self.clock.observe(command.issued_at)
+        self.commands.submit(command)
+
+    def apply_config(self, config: AgentConfig) -> list[str]:
+        """A pushed config, live: mining, outbox quota, ack timeout and heartbeat. The MQTT session's own
+        settings (reconnect, session expiry) take effect at the next start: those keys are returned."""
+        old, new = self.config.publisher, config.publisher
+        deferred = [
+            f"publisher.{name}"
+            for name in ("reconnect_min_s", "reconnect_max_s", "session_expiry_s")
+            if getattr(old, name) != getattr(new, name)
+        ]
+        self.config = config
+        self.intake.reconfigure(config)
+        self.outbox.quota_bytes = config.outbox.quota_bytes
+        self.delivery.settings = msgspec.structs.replace(
+            self.delivery.settings, ack_timeout_s=config.publisher.ack_timeout_s
+        )
+        self.health.interval_s = config.health.heartbeat_interval_s
+        return deferred
 
     # ---- start --------------------------------------------------------------------------------
 
@@ -118,10 +182,16 @@ class EdgeAgent:
     def start_health(self) -> None:
         self._start(self.health)
 
+    def start_commands(self) -> None:
+        self._start(self.commands)
+
     def start_source(self) -> None:
         def ingest() -> None:
             try:
-                self.source_ok = self.intake.ingest(Path(self.options.source))
+                if is_live_uri(self.options.source):  # a camera: mined until the agent stops
+                    self.source_ok = self.intake.watch(self.options.source, self.stop)
+                else:
+                    self.source_ok = self.intake.ingest(Path(self.options.source))
             finally:
                 self.source_done.set()
 
@@ -143,6 +213,7 @@ class EdgeAgent:
             self.init_delivery,
             self.init_intake,
             self.init_health,
+            self.init_commands,
         ):
             init()
 
@@ -150,6 +221,7 @@ class EdgeAgent:
         self.start_link()
         self.start_delivery()
         self.start_health()
+        self.start_commands()
         self.start_source()
         log.info(
             "agent.started device=%s source=%s data_dir=%s",

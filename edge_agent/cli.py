@@ -22,6 +22,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         width=args.width,
         height=args.height,
         fps=args.fps,
+        gsensor=args.gsensor,
     )
     truth = write_sample_drive(Path(args.out), spec)
     print(truth.to_json())
@@ -50,6 +51,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         exit_when_idle=args.exit_when_idle,
         mqtt_username=args.mqtt_username,
         mqtt_password_file=Path(args.mqtt_password_file) if args.mqtt_password_file else None,
+        gsensor_path=Path(args.gsensor) if args.gsensor else None,
     )
     return run_agent(options)
 
@@ -62,6 +64,19 @@ def _cmd_keys(args: argparse.Namespace) -> int:
     if args.out:
         Path(args.out).write_bytes(pem)
     sys.stdout.write(pem.decode())
+    return 0
+
+
+def _cmd_build_engines(args: argparse.Namespace) -> int:
+    from edge_agent.inference.tensorrt import TensorRTUnavailable, build_engines
+    from edge_agent.models import shipped_models
+
+    try:
+        for engine in build_engines(shipped_models(), Path(args.out)):
+            print(engine)
+    except TensorRTUnavailable as exc:
+        print(f"edge-agent build-engines: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -79,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=1280)
     p.add_argument("--height", type=int, default=720)
     p.add_argument("--fps", type=int, default=30)
+    p.add_argument("--gsensor", action="store_true", help="also write the G-sensor sidecar <stem>.gsensor.csv")
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("mine", help="analyse a video offline and list the incidents found")
@@ -88,7 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_mine)
 
     p = sub.add_parser("run", help="mine a source, cut clips, keep them in the outbox, deliver over MQTT")
-    p.add_argument("--source", required=True, help="video file")
+    p.add_argument(
+        "--source",
+        required=True,
+        help="video file, folder of segment files (one drive, in name order), or a live camera: "
+        "rtsp://..., http://... (MJPEG), gst:<pipeline ending in appsink>, camera:<N> (V4L2)",
+    )
+    p.add_argument("--gsensor", help="G-sensor CSV t,ax,ay,az (default: <video stem>.gsensor.csv beside it)")
     p.add_argument("--device-id", required=True)
     p.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port")
     p.add_argument("--data-dir", required=True, help="outbox, device key and state live here")
@@ -106,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", required=True)
     p.add_argument("--out", help="also write the PEM to this file")
     p.set_defaults(func=_cmd_keys)
+
+    p = sub.add_parser("build-engines", help="build TensorRT 10 engines from the shipped ONNX models (Jetson)")
+    p.add_argument("--out", default="engines", help="folder for the .engine files (default ./engines)")
+    p.set_defaults(func=_cmd_build_engines)
     return parser
 
 

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from edge_agent import __version__
 from edge_agent.clips import DeviceKey, build_manifest, cut_clip, new_incident_id, timelines_for_clip
+from edge_agent.clips.recordings import RecordingIndex, recordings_of
 from edge_agent.fusion import Incident
-from edge_agent.health import AgentStats
-from edge_agent.mining import MiningResult, mine_file
+from edge_agent.health import AgentStats, CameraMonitor
+from edge_agent.mining import MiningResult, MiningSession
 from edge_agent.outbox import Outbox, ProcessedSources, source_key
 from edge_agent.settings import AgentConfig
+from edge_agent.source import Source, VideoFrame, open_source
 from edge_agent.source.base import SourceError
+from edge_agent.source.segments import SegmentSpan, segment_files
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,9 @@ class FileIntake:
         stats: AgentStats,
         work_dir: Path,
         on_put: Callable[[], None] = lambda: None,
+        recordings: RecordingIndex | None = None,
+        camera: CameraMonitor | None = None,
+        gsensor: Path | None = None,
     ) -> None:
         self.device_id = device_id
         self.config = config
@@ -46,7 +53,12 @@ class FileIntake:
         self.stats = stats
         self.work_dir = Path(work_dir)
         self.on_put = on_put
+        self.recordings = recordings  # footage requests are cut from what is indexed here
+        self.camera = camera or CameraMonitor()
+        self.gsensor = gsensor  # an explicit G-sensor CSV; by default <stem>.gsensor.csv beside the video
         self.model_versions: dict[str, str] = {}
+        self._lock = threading.Lock()  # a pushed config (commands thread) vs. mining (source thread)
+        self._session: MiningSession | None = None
         # Clips cut before a crash and never put in the outbox: they will be cut again.
         shutil.rmtree(self.work_dir, ignore_errors=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -61,21 +73,19 @@ class FileIntake:
             log.info("intake.skipped source=%s reason=already_processed", source)
             return True
         try:
-            result = mine_file(source, self.config)
+            result, spans = self._mine(source)
         except SourceError as exc:
             log.error("intake.failed source=%s error=%s", source, exc)
             return False
         self.model_versions = dict(result.versions)
-        self.stats.add_frames(result.frames)
-        # A dashcam closes its file when the recording ends: mtime - duration is when it began.
-        recorded_at = source.stat().st_mtime - result.duration_s
+        recorded_at = _recorded_at(source, result.duration_s)
         ok = True
         for incident in result.incidents:
             if self.processed.has_peak(key, incident.peak_s):
                 log.info("intake.already_cut source=%s peak_s=%.3f", source, incident.peak_s)
                 continue
             try:
-                self._enqueue(source, key, incident, result, recorded_at)
+                self._enqueue(spans if source.is_dir() else source, key, incident, result, recorded_at)
             except (SourceError, ValueError, OSError) as exc:
                 log.error("intake.clip_failed source=%s peak_s=%.3f error=%s", source, incident.peak_s, exc)
                 ok = False
@@ -84,8 +94,91 @@ class FileIntake:
         log.info("intake.done source=%s incidents=%d ok=%s", source, len(result.incidents), ok)
         return ok
 
+    def reconfigure(self, config: AgentConfig) -> None:
+        """A pushed config: the recording being mined takes it from the next bin, the next from its start."""
+        with self._lock:
+            self.config = config
+            if self._session is not None:
+                self._session.reconfigure(config)
+
+    def _mine(self, source: Path) -> tuple[MiningResult, list[SegmentSpan]]:
+        """``mine_file``, with the session reachable by ``reconfigure`` and the files indexed for footage.
+
+        A recording that breaks part-way keeps what decoded (power loss mid-recording leaves exactly such
+        files, and their incidents matter most); the spans say which file holds which time.
+        """
+        with open_source(source, self.config.analysis.width, self.gsensor) as opened:
+            spans = getattr(opened, "spans", None) or [SegmentSpan(str(source), 0.0, opened.info.duration_s)]
+            if self.recordings is not None and spans[-1].end_s > 0:
+                for recording in recordings_of(spans):
+                    self.recordings.add(recording)
+            with self._lock:
+                session = self._session = MiningSession(opened.info, self.config)
+            try:
+                try:
+                    self._feed(opened, session)
+                except SourceError as exc:
+                    if session.frames == 0:
+                        raise
+                    log.error(
+                        "intake.source_damaged source=%s frames=%d error=%s",
+                        source,
+                        session.frames,
+                        exc.detail,
+                    )
+                return session.finish(), spans
+            finally:
+                with self._lock:
+                    self._session = None
+
+    def _feed(self, source: Source, session: MiningSession, stop: threading.Event | None = None) -> None:
+        """Every item to the miners; every frame to the camera monitor and the frame counters."""
+        dropped = 0
+        for item in source:
+            if isinstance(item, VideoFrame):
+                self.camera.observe(item)
+                self.stats.add_frames(1, source.dropped_frames - dropped)
+                dropped = source.dropped_frames
+            with self._lock:
+                closed = session.feed(item)
+            for incident in closed:
+                log.info(
+                    "intake.incident source=%s peak_s=%.2f score=%.2f",
+                    source.info.uri,
+                    incident.peak_s,
+                    incident.score,
+                )
+            if stop is not None and stop.is_set():
+                return
+
+    def watch(self, uri: str, stop: threading.Event) -> bool:
+        """Mine a live camera until ``stop``. No clip is cut: the live path records nothing to cut from."""
+        try:
+            source = open_source(uri, self.config.analysis.width, live=self.config.source)
+        except SourceError as exc:
+            log.error("intake.failed source=%s error=%s", uri, exc)
+            return False
+        with source:
+            # The capture blocks in its queue, not in this loop: closing the source is what ends it.
+            closer = threading.Thread(target=lambda: (stop.wait(), source.close()), daemon=True)
+            closer.start()
+            with self._lock:
+                session = self._session = MiningSession(source.info, self.config)
+            try:
+                self._feed(source, session, stop)
+                self.model_versions = dict(session.finish().versions)
+            finally:
+                with self._lock:
+                    self._session = None
+        return True
+
     def _enqueue(
-        self, source: Path, key: str, incident: Incident, result: MiningResult, recorded_at: float
+        self,
+        source: Path | list[SegmentSpan],
+        key: str,
+        incident: Incident,
+        result: MiningResult,
+        recorded_at: float,
     ) -> None:
         clip_cfg = self.config.clip
         start = max(0.0, incident.peak_s - clip_cfg.pre_roll_s)
@@ -106,3 +199,9 @@ class FileIntake:
         self.outbox.put(Path(clip.path), manifest, source_key=key)
         self.processed.add_peak(key, incident.peak_s)
         self.on_put()
+
+
+def _recorded_at(source: Path, duration_s: float) -> float:
+    """A dashcam closes a file when its recording ends: the newest mtime minus the duration is the start."""
+    files = segment_files(source) if source.is_dir() else [source]
+    return max(p.stat().st_mtime for p in files) - duration_s

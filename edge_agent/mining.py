@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 
 from edge_agent.fusion import FusionEngine, Incident
-from edge_agent.miners import AUDIO, VIDEO, EgoMotionEstimator, build_miners
+from edge_agent.miners import AUDIO, VIDEO, EgoMotion, EgoMotionEstimator, build_miners
 from edge_agent.settings import AgentConfig
 from edge_agent.source import AccelBlock, AudioBlock, Source, SourceInfo, VideoFrame, open_source
 from shared_models import MinerTimeline
@@ -36,6 +36,7 @@ class MiningResult(msgspec.Struct, frozen=True):
 class MiningSession:
     def __init__(self, info: SourceInfo, config: AgentConfig) -> None:
         self.info = info
+        self.config = config
         self.rate_hz = config.analysis.timeline_hz
         self.miners = build_miners(config.miners, self.rate_hz)
         available = {VIDEO} | ({AUDIO} if info.audio_rate else set())
@@ -47,7 +48,8 @@ class MiningSession:
                     sorted(miner.inputs - available),
                     info.uri,
                 )
-        self.active = [m for m in self.miners if m.inputs <= available]
+        self._runnable = [m for m in self.miners if m.inputs <= available]
+        self.active = list(self._runnable)
         weights = {m.kind: m.config.weight for m in self.active}
         self.fusion = FusionEngine(config.fusion, weights, self.rate_hz)
         self.ego = EgoMotionEstimator(
@@ -55,20 +57,52 @@ class MiningSession:
         )
         self.frames = 0
         self.cuts = 0
+        self._last_tick = -1
+        self._step: EgoMotion | None = None  # camera motion since the last tick
         self._video_t = 0.0  # time of the newest frame
         self._audio_t = 0.0 if info.audio_rate else math.inf  # end of the newest audio block
         self._pushed = 0
         self.incidents: list[Incident] = []
 
+    def reconfigure(self, config: AgentConfig) -> None:
+        """Apply a pushed config to the running session, without a restart.
+
+        Fusion thresholds, cooldown, budget, miner weights and miner tuning apply from the next bin; a
+        miner switched off stops counting at once. What changes how the source is decoded or which
+        miners exist ([analysis], switching a miner on) applies to the next source, and is logged so.
+        """
+        for miner in self.miners:
+            new = config.miners.get(miner.kind)
+            if new is not None and new != miner.config:
+                miner.reconfigure(new)
+        self.active = [m for m in self._runnable if m.config.enabled]
+        built = {m.kind for m in self.miners}
+        switched_on = sorted(k for k, c in config.miners.items() if c.enabled and k not in built)
+        if config.analysis != self.config.analysis or switched_on:
+            log.info(
+                "mining.reconfigure_deferred analysis_changed=%s miners_switched_on=%s",
+                config.analysis != self.config.analysis,
+                switched_on,
+            )
+        self.fusion.reconfigure(config.fusion, {m.kind: m.config.weight for m in self.active})
+        self.config = config
+
     def feed(self, item: VideoFrame | AudioBlock | AccelBlock) -> list[Incident]:
         """One decoded item; returns incidents that closed because of it (usually none)."""
         if isinstance(item, VideoFrame):
+            # Camera motion is tracked frame to frame (small steps keep the tracker and the cut test
+            # sound at speed) and summed up to the tick; the miners run at the timeline rate.
             ego = self.ego.update(item)
             if ego.cut:
                 self.cuts += 1
                 log.debug("mining.scene_cut t=%.2f", item.t)
-            for miner in self.miners:
-                miner.on_video(item, ego)
+            self._step = ego if self._step is None else _compose(self._step, ego)
+            tick = math.floor(item.t * self.rate_hz + 1e-3)
+            if tick > self._last_tick:
+                self._last_tick = tick
+                step, self._step = self._step, None
+                for miner in self.miners:
+                    miner.on_video(item, step)
             self.frames += 1
             self._video_t = item.t
         elif isinstance(item, AccelBlock):
@@ -112,6 +146,19 @@ class MiningSession:
             frames=self.frames,
             versions={m.kind: m.version for m in self.miners},
         )
+
+
+def _compose(before: EgoMotion, after: EgoMotion) -> EgoMotion:
+    """Two consecutive camera motions as one; a cut or an untracked frame anywhere marks the whole step."""
+    return EgoMotion(
+        t=after.t,
+        dx=before.dx + after.dx,
+        dy=before.dy + after.dy,
+        droll=before.droll + after.droll,
+        scale=before.scale * after.scale,
+        valid=before.valid and after.valid,
+        cut=before.cut or after.cut,
+    )
 
 
 def mine_source(source: Source, config: AgentConfig) -> MiningResult:

@@ -15,8 +15,10 @@ from typing import Annotated, Any
 import msgspec
 
 from edge_agent.fusion.engine import FusionConfig
+from edge_agent.health.camera import CameraConfig
 from edge_agent.miners.base import MinerConfig
 from edge_agent.miners.registry import default_miner_configs, miner_classes
+from edge_agent.source.live import SourceConfig
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.toml")
 
@@ -39,6 +41,22 @@ class ClipConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     pre_roll_s: Annotated[float, msgspec.Meta(ge=0)] = 10.0
     post_roll_s: Annotated[float, msgspec.Meta(ge=0)] = 5.0
     chunk_size_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 262144
+    footage_max_s: Annotated[float, msgspec.Meta(gt=0)] = 300.0  # longest footage request served
+
+
+class OutboxConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    quota_bytes: Annotated[int, msgspec.Meta(ge=1_048_576)] = 2 * 1024**3  # clip bytes held before eviction
+
+
+class PublisherConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    ack_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 20.0  # unanswered this long: re-send the manifest
+    reconnect_min_s: Annotated[int, msgspec.Meta(ge=1)] = 1  # first reconnect wait (doubles, plus jitter)
+    reconnect_max_s: Annotated[int, msgspec.Meta(ge=1)] = 60  # longest reconnect wait
+    session_expiry_s: Annotated[int, msgspec.Meta(ge=0)] = 86_400  # broker keeps acks/commands this long
+
+
+class HealthConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    heartbeat_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
 
 
 class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -46,6 +64,11 @@ class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     miners: dict[str, MinerConfig] = msgspec.field(default_factory=default_miner_configs)
     fusion: FusionConfig = FusionConfig()
     clip: ClipConfig = ClipConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    publisher: PublisherConfig = PublisherConfig()
+    health: HealthConfig = HealthConfig()
+    source: SourceConfig = SourceConfig()
+    camera: CameraConfig = CameraConfig()
 
 
 def _miner_configs(table: Any, where: str) -> dict[str, MinerConfig]:
@@ -88,11 +111,11 @@ def load_config(path: str | Path | None) -> AgentConfig:
     return parse_config(data, str(path))
 
 
-def _deep_merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in overrides.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -100,4 +123,4 @@ def _deep_merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str,
 
 def merge_config(config: AgentConfig, overrides: Mapping[str, Any]) -> AgentConfig:
     """``config`` with the keys in ``overrides`` replaced (a ConfigPush), validated like a file."""
-    return parse_config(_deep_merge(msgspec.to_builtins(config), overrides), "pushed config")
+    return parse_config(deep_merge(msgspec.to_builtins(config), overrides), "pushed config")

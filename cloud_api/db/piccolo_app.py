@@ -8,10 +8,10 @@ from piccolo.conf.apps import AppConfig
 from piccolo.table import Table
 
 from cloud_api.domain.apikeys.tables import ApiKey
-from cloud_api.domain.assessments.tables import Assessment, AssessmentJob
-from cloud_api.domain.audit.tables import AuditEntry
+from cloud_api.domain.assessments.tables import Assessment, AssessmentJob, Calibration, ClipFingerprint
+from cloud_api.domain.audit.tables import AuditEntry, AuditHead
 from cloud_api.domain.claims.tables import Claim
-from cloud_api.domain.devices.tables import Device, DeviceHeartbeat
+from cloud_api.domain.devices.tables import Device, DeviceCommand, DeviceHeartbeat
 from cloud_api.domain.ingest.tables import Incident, IncidentChunk
 from cloud_api.domain.reviews.tables import Review
 
@@ -20,13 +20,17 @@ TABLES: tuple[type[Table], ...] = (
     ApiKey,
     Device,
     DeviceHeartbeat,
+    DeviceCommand,
     Incident,
     IncidentChunk,
     Claim,
     Assessment,
     AssessmentJob,
+    ClipFingerprint,
+    Calibration,
     Review,
     AuditEntry,
+    AuditHead,
 )
 
 APP_CONFIG = AppConfig(

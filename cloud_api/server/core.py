@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPluginProtocol
 
 from cloud_api import __version__
+from cloud_api.domain.apikeys.controllers import ApiKeyController
 from cloud_api.domain.apikeys.guards import presented_key
 from cloud_api.domain.assessments.controllers import AssessmentController
 from cloud_api.domain.audit.controllers import AuditController
@@ -25,6 +26,7 @@ from cloud_api.domain.reviews.controllers import ReviewController
 from cloud_api.domain.system.controllers import DocsController, SystemController
 from cloud_api.server.deps import dependencies
 from cloud_api.server.exceptions import EXCEPTION_HANDLERS
+from cloud_api.server.limits import MULTIPART_OVERHEAD, refuse_nul
 from cloud_api.server.runtime import Runtime
 
 CONTROLLERS = (
@@ -35,9 +37,9 @@ CONTROLLERS = (
     DeviceController,
     SystemController,
     DocsController,
+    ApiKeyController,
 )
 UNLIMITED_PATHS = ["/health", "/docs", "/redoc", "/schema"]
-MULTIPART_OVERHEAD = 1024 * 1024
 
 
 def rate_limit_identifier(request: Request) -> str:
@@ -54,14 +56,20 @@ class ApplicationCore(InitPluginProtocol):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings = self.runtime.settings
-        app_config.route_handlers.extend(CONTROLLERS)
+        app_config.route_handlers.extend(c for c in CONTROLLERS if c is not ClaimController)
+        # Only the upload route takes MAX_UPLOAD_SIZE_MB; every other body stays under JSON_BODY_LIMIT
+        # (set in create_app: Litestar 2 reads the app-wide limit from its constructor, not from AppConfig).
+        upload_limit = settings.max_upload_bytes + MULTIPART_OVERHEAD
+        app_config.route_handlers.append(
+            type("ClaimController", (ClaimController,), {"request_max_body_size": upload_limit})
+        )
         app_config.dependencies.update(dependencies())
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.state.update({"runtime": self.runtime})
         app_config.lifespan.append(self._lifespan)
+        app_config.before_request = refuse_nul
         app_config.openapi_config = self._openapi()
         app_config.logging_config = None  # the process configures logging (cli.py); the app only logs
-        app_config.request_max_body_size = settings.max_upload_bytes + MULTIPART_OVERHEAD
         app_config.middleware.append(
             RateLimitConfig(
                 rate_limit=("minute", settings.rate_limit_per_minute),

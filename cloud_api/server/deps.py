@@ -7,7 +7,7 @@ from typing import Any
 from litestar.datastructures import State
 from litestar.di import Provide
 
-SERVICES = ("apikeys", "assessments", "audit", "claims", "devices", "reviews", "system")
+SERVICES = ("apikeys", "assessments", "audit", "claims", "commands", "devices", "reviews", "system")
 
 
 def _provider(name: str) -> Provide:

@@ -40,7 +40,20 @@ def _dev_mode(request: Request) -> bool:
     return bool(request.app.state.runtime.settings.dev_mode)
 
 
+def _retry_after(headers: dict[str, str] | None) -> dict[str, str] | None:
+    """Litestar's rate limiter sends the IETF draft's RateLimit-Reset; HTTP clients honour Retry-After."""
+    reset = (headers or {}).get("RateLimit-Reset")
+    return {**(headers or {}), "Retry-After": str(max(1, int(reset or 60)))}
+
+
 def _http(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    if exc.status_code == 429:
+        log.warning("http.rate_limited path=%s", request.url.path)
+        return problem(
+            429, "Rate limit exceeded: retry after the Retry-After seconds", _retry_after(exc.headers)
+        )
+    if exc.status_code == 413:
+        _count_upload_rejection(request, "too_large")
     if exc.status_code >= 500:
         log.error("http.error status=%d path=%s detail=%s", exc.status_code, request.url.path, exc.detail)
         detail = exc.detail if _dev_mode(request) else HTTPStatus(exc.status_code).phrase
@@ -54,9 +67,20 @@ def _validation(_: Request, exc: ValidationException) -> Response[dict[str, Any]
     return problem(422, exc.detail, **extra)
 
 
-def _video(_: Request, exc: VideoError) -> Response[dict[str, Any]]:
+def _count_upload_rejection(request: Request, reason: str) -> None:
+    request.app.state.runtime.metrics.uploads_rejected[reason] += 1
+    log.warning("upload.rejected reason=%s", reason)
+
+
+def _video(request: Request, exc: VideoError) -> Response[dict[str, Any]]:
+    _count_upload_rejection(request, exc.reason)
     status = 415 if exc.reason == "not_video" else 422
     return problem(status, f"the upload is not a decodable video ({exc.reason}): {exc.detail}")
+
+
+def _too_large(request: Request, exc: UploadTooLarge) -> Response[dict[str, Any]]:
+    _count_upload_rejection(request, "too_large")
+    return problem(413, str(exc))
 
 
 def _status(status: int) -> Any:
@@ -78,7 +102,7 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     VideoError: _video,
     NotFoundError: _status(404),
     ConflictError: _status(409),
-    UploadTooLarge: _status(413),
+    UploadTooLarge: _too_large,
     DeviceError: _status(400),
     Exception: _internal,
 }

@@ -7,6 +7,7 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
@@ -53,6 +54,7 @@ def build_manifest(
     chunk_size: int,
     key: DeviceKey,
     firmware: str,
+    reason: Literal["incident", "footage_request"] = "incident",
 ) -> IncidentManifest:
     """The manifest for ``clip``, signed over ``shared_models.signing_bytes``.
 
@@ -79,6 +81,7 @@ def build_manifest(
         chunk_sha256=chunks,
         timelines=list(timelines),
         firmware=firmware,
+        reason=reason,
     )
     try:  # Structs built in code skip the contract's constraints; check them before signing
         msgspec.convert(msgspec.to_builtins(unsigned), IncidentManifest)

@@ -25,7 +25,7 @@ Seconds = Annotated[float, msgspec.Meta(ge=0)]
 
 
 class FusionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    enter_threshold: Unit = 0.5  # fused score that opens an incident
+    enter_threshold: Unit = 0.6  # fused score that opens an incident
     exit_threshold: Unit = 0.3  # fused score below which it closes
     corroboration_s: Seconds = 1.0  # each miner's score is held at its max over this centred window
     min_duration_s: Seconds = 0.2  # shorter incidents are dropped as glitches
@@ -62,6 +62,25 @@ class FusionEngine:
         self._open: _Open | None = None
         self._last_end = float("-inf")
         self._accepted_peaks: deque[float] = deque()
+
+    def reconfigure(self, config: FusionConfig, weights: Mapping[str, float]) -> None:
+        """New thresholds, budget and weights for the bins still to decide (a pushed config).
+
+        An open incident stays open and is judged by the new thresholds from now on; incidents already
+        accepted this hour keep counting against the new budget; a longer corroboration window reaches
+        back only as far as the bins still held.
+        """
+        self.config = config
+        self.weights = {k: w for k, w in weights.items() if w > 0}
+        self._half = max(0, int(round(config.corroboration_s * self.rate_hz / 2)))
+        log.info(
+            "fusion.reconfigured enter=%.3f exit=%.3f cooldown_s=%.1f budget=%d weights=%s",
+            config.enter_threshold,
+            config.exit_threshold,
+            config.cooldown_s,
+            config.max_incidents_per_hour,
+            self.weights,
+        )
 
     def push(self, scores: Mapping[str, float]) -> list[Incident]:
         """The next bin's raw score per active miner; returns the incidents that closed."""

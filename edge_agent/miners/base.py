@@ -6,7 +6,6 @@ to (not the time it was computed), so timelines of different miners line up bin 
 
 from __future__ import annotations
 
-import math
 from abc import ABC
 from typing import Annotated, ClassVar
 
@@ -56,6 +55,12 @@ class Miner(ABC):
         self.config = config
         self.track = ScoreTrack(rate_hz)
 
+    def reconfigure(self, config: MinerConfig) -> None:
+        """Take new tuning mid-stream (a pushed config); the score history is kept."""
+        if not isinstance(config, self.config_type):
+            raise TypeError(f"{self.kind}: expected {self.config_type.__name__}, got {type(config).__name__}")
+        self.config = config
+
     def on_video(self, frame: VideoFrame, ego: EgoMotion) -> None:  # noqa: B027 - audio-only miners ignore it
         """A decoded frame with the camera motion measured from the previous one."""
 
@@ -70,14 +75,3 @@ class Miner(ABC):
         scores = [round(self.track.at(i), 4) for i in range(bins)]
         return MinerTimeline(miner=self.kind, rate_hz=self.track.rate_hz, scores=scores)
 
-
-def ramp(value: float, low: float, high: float) -> float:
-    """0 at or below ``low``, 1 at or above ``high``, linear between."""
-    return min(1.0, max(0.0, (value - low) / (high - low)))
-
-
-def log_ramp(value: float, low: float, high: float) -> float:
-    """Like ``ramp`` on a log scale, for magnitudes that span decades (jolts, energies)."""
-    if value <= low:
-        return 0.0
-    return min(1.0, math.log(value / low) / math.log(high / low))

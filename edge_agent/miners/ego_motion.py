@@ -69,7 +69,7 @@ class EgoMotionEstimator:
         return self._track(prev, gray, frame.t)
 
     def _track(self, prev: np.ndarray, gray: np.ndarray, t: float) -> EgoMotion:
-        corners = cv2.goodFeaturesToTrack(prev, 150, 0.01, 4)
+        corners = cv2.goodFeaturesToTrack(prev, 100, 0.01, 4)
         if corners is None or len(corners) < _MIN_TRACKS:
             return EgoMotion(t=t)
         moved, status, _ = cv2.calcOpticalFlowPyrLK(prev, gray, corners, None, winSize=(15, 15), maxLevel=3)

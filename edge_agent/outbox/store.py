@@ -14,6 +14,8 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -76,6 +78,7 @@ class Outbox:
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._entries: dict[str, OutboxEntry] = {}
+        self._in_transfer: str | None = None  # never evicted: half of it is at the cloud already
         self._load()
 
     # ---- reading -------------------------------------------------------------------------------
@@ -151,6 +154,17 @@ class Outbox:
         )
         return entry
 
+    @contextmanager
+    def transferring(self, incident_id: str) -> Iterator[None]:
+        """Marks the entry being published; the quota evicts any other unacknowledged clip before it."""
+        with self._lock:
+            self._in_transfer = incident_id
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_transfer = None
+
     def set_state(self, incident_id: str, state: EntryState) -> OutboxEntry | None:
         """Persist a new state; None (and nothing written) if the entry has gone meanwhile."""
         with self._lock:
@@ -175,14 +189,17 @@ class Outbox:
     # ---- internals -----------------------------------------------------------------------------
 
     def _make_room(self, incoming: IncidentManifest) -> bool:
-        """Evict the lowest-scored (then oldest) clips until ``incoming`` fits; False if it is the one."""
+        """Evict the lowest-scored (then oldest) clips until ``incoming`` fits; False if it is the one.
+
+        Every entry is unsent in the sense that counts (no COMPLETE from the cloud yet); the one whose
+        chunks are on the wire right now is spared, since finishing it is the cheapest way to free space.
+        """
         if self.quota_bytes is None:
             return True
         used = self.bytes()
         while used + incoming.size_bytes > self.quota_bytes:
-            victim = min(
-                self._entries.values(), key=lambda e: (e.manifest.score, e.state.created_at), default=None
-            )
+            candidates = [e for e in self._entries.values() if e.incident_id != self._in_transfer]
+            victim = min(candidates, key=lambda e: (e.manifest.score, e.state.created_at), default=None)
             if victim is None or victim.manifest.score > incoming.score:
                 log.warning(
                     "outbox.evicted incident=%s score=%.3f bytes=%d reason=quota incoming=True",

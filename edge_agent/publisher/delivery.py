@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import msgspec
 import paho.mqtt.client as mqtt
 
-from edge_agent.outbox import EntryStatus, Outbox, OutboxEntry
+from edge_agent.outbox import EntryState, EntryStatus, Outbox, OutboxEntry
 from edge_agent.publisher.link import MqttLink
 from shared_models import AckStatus, ClipChunk, IncidentAck, TopicKind, topic_for
 
@@ -127,7 +127,6 @@ class Delivery:
 
     def _send(self, entry: OutboxEntry, seqs: Iterable[int], with_manifest: bool) -> bool:
         incident_id = entry.incident_id
-        manifest = entry.manifest
         state = msgspec.structs.replace(
             entry.state,
             status=EntryStatus.SENDING,
@@ -136,6 +135,14 @@ class Delivery:
         )
         if self.outbox.set_state(incident_id, state) is None:
             return True  # acked or evicted meanwhile: the queue moved on
+        with self.outbox.transferring(incident_id):
+            return self._publish(entry, state, seqs, with_manifest)
+
+    def _publish(
+        self, entry: OutboxEntry, state: EntryState, seqs: Iterable[int], with_manifest: bool
+    ) -> bool:
+        incident_id = entry.incident_id
+        manifest = entry.manifest
         in_flight: deque[mqtt.MQTTMessageInfo] = deque()
         sent_bytes = 0
         chunks = 0

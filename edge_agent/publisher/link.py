@@ -9,6 +9,7 @@ published before the ack it asks for can reach us.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -56,11 +57,15 @@ class LinkSettings(msgspec.Struct, frozen=True, kw_only=True):
     firmware: str = __version__
 
 
-def log_command(command: Command) -> None:
-    """Default command hook: commands are acknowledged in the log only until their handlers exist."""
-    log.info(
-        "command.received type=%s command_id=%s handled=False", type(command).__name__, command.command_id
-    )
+def reconnect_jitter_s(failures: int, settings: LinkSettings, rng: random.Random) -> float:
+    """Extra random wait before reconnect attempt ``failures`` (0 = first after a drop).
+
+    paho's own reconnect delay doubles from ``reconnect_min_s`` to ``reconnect_max_s`` but is the same on
+    every device, so a fleet cut off by one broker restart would come back in lockstep; this adds up to
+    the same amount again, at random.
+    """
+    base = min(settings.reconnect_min_s * 2.0**failures, float(settings.reconnect_max_s))
+    return rng.uniform(0.0, base)
 
 
 class MqttLink:
@@ -70,12 +75,18 @@ class MqttLink:
         self.settings = settings
         self.device_id = settings.device_id
         self.on_ack: AckHandler | None = None
-        self.on_command: CommandHandler = log_command
+        self.on_command: CommandHandler = self._drop_command
         self.on_ready: Callable[[], None] | None = None
         self.connected_at: float | None = None  # wall clock of the last ready connection
         self.rejected = 0  # inbound payloads that failed to decode
         self._ready = threading.Event()
         self._pending_subscribe: int | None = None
+        self._closing = threading.Event()  # ends a reconnect jitter wait at once on close()
+        self._connected_once = False
+        self._failures = 0  # reconnect attempts since the link was last up
+        self._rng = random.Random()
+        self._unacked: dict[str, tuple[int, int]] = {}  # command id -> (mid, qos) not yet PUBACKed
+        self._unacked_lock = threading.Lock()
         self._status_topic = topic_for(TopicKind.STATUS, self.device_id)
         self._ack_topic = topic_for(TopicKind.ACK, self.device_id)
         self._command_topic = topic_for(TopicKind.COMMAND, self.device_id)
@@ -104,6 +115,7 @@ class MqttLink:
             except (RuntimeError, ValueError) as exc:
                 log.warning("mqtt.offline_not_sent error=%s", exc)
         self._ready.clear()
+        self._closing.set()
         self._client.disconnect()
         self._client.loop_stop()
         log.info("mqtt.closed device=%s", self.device_id)
@@ -125,6 +137,7 @@ class MqttLink:
         if self.settings.username is not None:
             client.username_pw_set(self.settings.username, self.settings.password)
         client.reconnect_delay_set(self.settings.reconnect_min_s, self.settings.reconnect_max_s)
+        client.manual_ack_set(True)  # commands are PUBACKed by ack_command, after they have run
         client.on_pre_connect = self._on_pre_connect
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
@@ -142,6 +155,13 @@ class MqttLink:
     def _on_pre_connect(self, client: mqtt.Client, userdata: object) -> None:
         # Refreshed before every attempt so the will's ``at`` is the last connect, not the process start.
         client.will_set(self._status_topic, self._status(DeviceState.OFFLINE), qos=1, retain=True)
+        if self._connected_once:
+            jitter = reconnect_jitter_s(self._failures, self.settings, self._rng)
+            self._failures += 1
+            log.info(
+                "mqtt.reconnecting device=%s attempt=%d jitter_s=%.2f", self.device_id, self._failures, jitter
+            )
+            self._closing.wait(jitter)
 
     def _on_connect(
         self,
@@ -155,6 +175,7 @@ class MqttLink:
             log.warning("mqtt.connect_failed device=%s reason=%s", self.device_id, reason_code)
             return
         log.info("mqtt.connected device=%s session_present=%s", self.device_id, flags.session_present)
+        self._connected_once, self._failures = True, 0
         client.publish(self._status_topic, self._status(DeviceState.ONLINE), qos=1, retain=True)
         options = SubscribeOptions(qos=1)
         _, self._pending_subscribe = client.subscribe(
@@ -194,6 +215,18 @@ class MqttLink:
         if was_ready:
             log.warning("mqtt.disconnected device=%s reason=%s", self.device_id, reason_code)
 
+    def _drop_command(self, command: Command) -> None:
+        """Command hook of a link with no dispatcher wired (tests of the link alone): log and drop."""
+        log.info("command.dropped type=%s command_id=%s", type(command).__name__, command.command_id)
+        self.ack_command(command.command_id)
+
+    def ack_command(self, command_id: str) -> None:
+        """PUBACK a command once it has run (and its result is kept): until then the broker holds it."""
+        with self._unacked_lock:
+            pending = self._unacked.pop(command_id, None)
+        if pending is not None:
+            self._client.ack(*pending)
+
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         expected = IncidentAck if message.topic == self._ack_topic else ConfigPush | FootageRequest | Ping
         try:
@@ -201,12 +234,19 @@ class MqttLink:
         except WireError as exc:
             self.rejected += 1
             log.warning("mqtt.rejected topic=%s reason=%s detail=%s", message.topic, exc.reason, exc.detail)
+            client.ack(message.mid, message.qos)  # a redelivery would be refused again
             return
         try:
             if isinstance(decoded, IncidentAck):
                 if self.on_ack is not None:
                     self.on_ack(decoded)
+                client.ack(message.mid, message.qos)  # a lost ack is recovered by the manifest re-send
             else:
+                # Held un-PUBACKed until it has run: an agent killed before that gets it again from its
+                # persistent session, and the command journal answers a repeat without running it twice.
+                with self._unacked_lock:
+                    self._unacked[decoded.command_id] = (message.mid, message.qos)
                 self.on_command(decoded)
         except Exception:  # a handler bug must not kill paho's network thread
             log.exception("mqtt.handler_failed topic=%s", message.topic)
+            client.ack(message.mid, message.qos)

@@ -15,9 +15,11 @@ import av
 import msgspec
 import numpy as np
 
+from edge_agent.sample.gsensor import gsensor_readings, write_gsensor_csv
 from edge_agent.sample.plan import plan_drive
 from edge_agent.sample.scene import SceneRenderer
 from edge_agent.sample.sound import SAMPLE_RATE, synthesize
+from edge_agent.source.gsensor import sidecar_for
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ class SampleDriveSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     width: Annotated[int, msgspec.Meta(ge=64, multiple_of=2)] = 1280
     height: Annotated[int, msgspec.Meta(ge=36, multiple_of=2)] = 720
     fps: Annotated[int, msgspec.Meta(ge=1, le=120)] = 30
+    gsensor: bool = False  # also write the G-sensor sidecar <stem>.gsensor.csv beside the video
 
     def __post_init__(self) -> None:
         if self.impact_at_s is not None and not 3.0 <= self.impact_at_s <= self.duration_s - 0.5:
@@ -89,6 +92,8 @@ def write_sample_drive(out: Path, spec: SampleDriveSpec) -> SampleDriveTruth:
         container.mux(video.encode(None))
         container.mux(sound.encode(None))
     os.replace(tmp, out)
+    if spec.gsensor:
+        write_gsensor_csv(sidecar_for(out), gsensor_readings(plan, spec.seed))
     truth = SampleDriveTruth(spec.impact_at_s, plan.duration_s, spec.width, spec.height, spec.fps, spec.seed)
     log.info(
         "sample.written path=%s frames=%d impact_at_s=%s bytes=%d",

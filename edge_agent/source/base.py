@@ -64,6 +64,11 @@ class Source(ABC):
 
     info: SourceInfo
 
+    @property
+    def dropped_frames(self) -> int:
+        """Frames captured but never yielded because mining fell behind (only live sources drop)."""
+        return 0
+
     @abstractmethod
     def __iter__(self) -> Iterator[VideoFrame | AudioBlock | AccelBlock]: ...
 

@@ -7,14 +7,15 @@ picture is ever copied into Python; audio is converted to mono float32 at its ow
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
-from edge_agent.source.base import AudioBlock, Source, SourceError, SourceInfo, VideoFrame
+from edge_agent.source.base import AccelBlock, AudioBlock, Source, SourceError, SourceInfo, VideoFrame
+from edge_agent.source.gsensor import interleave
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,11 @@ def analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, in
 
 
 class FileSource(Source):
-    def __init__(self, path: Path, analysis_width: int = 320) -> None:
+    """One recording; ``accel`` (its G-sensor blocks, on the same timeline) is slotted in by time."""
+
+    def __init__(self, path: Path, analysis_width: int = 320, accel: Sequence[AccelBlock] = ()) -> None:
         self.path = Path(path)
+        self.accel = list(accel)
         try:
             self._container = av.open(str(self.path))
         except (av.FFmpegError, OSError) as exc:
@@ -60,7 +64,10 @@ class FileSource(Source):
             return float(self._video.duration * self._video.time_base)
         return (self._container.duration or 0) / av.time_base
 
-    def __iter__(self) -> Iterator[VideoFrame | AudioBlock]:
+    def __iter__(self) -> Iterator[VideoFrame | AudioBlock | AccelBlock]:
+        return interleave(self._decoded(), self.accel)
+
+    def _decoded(self) -> Iterator[VideoFrame | AudioBlock]:
         streams = [s for s in (self._video, self._audio) if s is not None]
         resampler = (
             av.AudioResampler(format="flt", layout="mono", rate=self.info.audio_rate) if self._audio else None

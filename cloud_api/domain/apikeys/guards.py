@@ -10,7 +10,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from cloud_api.domain.apikeys.services import ApiKeyService, AuthenticatedKey, Scope
+from cloud_api.domain.apikeys.schemas import AuthenticatedKey, Scope
+from cloud_api.domain.apikeys.services import ApiKeyService
 
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 

@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, DoublePrecision, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, DoublePrecision, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.column_types import ForeignKey
 from piccolo.table import Table
 
@@ -33,3 +33,46 @@ class AssessmentJob(Table, tablename="assessment_jobs"):
     error = Text(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    leased_by = Varchar(length=64, default="")
+    """The worker (host:pid:task) holding or last holding the lease: which process did the work."""
+
+
+class ClipFingerprint(Table, tablename="clip_fingerprints"):
+    """One perceptual hash (64-bit dHash) per key frame of a claim's clip, for near-duplicate search.
+
+    The four 16-bit bands are indexed: two hashes within a few bits almost always share a band, so a
+    lookup is an indexed equality query, and the exact Hamming distance is checked on the candidates.
+    """
+
+    claim_id = Varchar(length=36, index=True)
+    t_s = DoublePrecision()
+    dhash = Varchar(length=16)
+    """The hash as 16 hex digits."""
+    band0 = Integer(index=True)
+    band1 = Integer(index=True)
+    band2 = Integer(index=True)
+    band3 = Integer(index=True)
+
+
+class Calibration(Table, tablename="calibrations"):
+    """A versioned split-conformal calibration set: (severity probabilities, true label) pairs.
+
+    The thresholds are recomputed from the pairs for the configured ALPHA and method, so changing
+    either needs no new data; ``qhat`` records the thresholds as computed when the version was made.
+    """
+
+    version = Integer(unique=True)
+    source = Varchar(length=16)
+    """generated (simulated pairs), model (the local model on held-out generated clips), file
+    (``cloud-api calibrate --from-file``) or reviews (reviewers' final severities)."""
+    method = Varchar(length=8)
+    alpha = DoublePrecision()
+    class_conditional = Boolean(default=False)
+    n = Integer()
+    qhat = JSON()
+    pairs = JSON()
+    """[[p_NONE, p_LOW, p_MEDIUM, p_HIGH, label_index], ...]"""
+    reviews_seen = Integer(default=0)
+    """Reviewed claims counted when this version was made: the next recalibration waits for N more."""
+    note = Text(default="")
+    created_at = Timestamptz()

@@ -4,6 +4,10 @@ Each entry's hash is sha256(prev_hash + canonical JSON of the entry), where the 
 sorted keys, no spaces and the time as UTC ISO-8601 with microseconds. Appends are serialized (SQLite's
 write lock, a PostgreSQL advisory lock) so the chain never forks, and they join the caller's
 transaction, so a state change and its audit entry commit together or not at all.
+
+The head row (``audit_head``) moves with every append; verify checks the chain ends exactly there, so
+entries deleted from the end show too. The database refuses UPDATE and DELETE on the log (migration
+cloud_0005); an external party can also keep the head it was shown and pass it back as an anchor.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 from cloud_api.db.engine import is_sqlite, write_transaction
 from cloud_api.db.helpers import from_json, to_json, utcnow
 from cloud_api.domain.audit.schemas import ActorType, AuditEvent, AuditVerification
-from cloud_api.domain.audit.tables import AuditEntry
+from cloud_api.domain.audit.tables import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
 _PG_LOCK_KEY = 0x61756469  # "audi": any constant shared by every replica
@@ -82,25 +86,46 @@ class AuditService:
         async with write_transaction():
             if not is_sqlite():
                 await AuditEntry.raw("SELECT pg_advisory_xact_lock({})", _PG_LOCK_KEY).run()
-            last = (
-                await AuditEntry.select(AuditEntry.seq, AuditEntry.hash)
-                .order_by(AuditEntry.seq, ascending=False)
-                .first()
-                .run()
+            head = (
+                await AuditHead.select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).first().run()
             )
-            row["seq"] = last["seq"] + 1 if last else 1
-            row["prev_hash"] = last["hash"] if last else GENESIS_HASH
+            if head is None:
+                raise RuntimeError("audit_head is missing: run the migrations (cloud-api migrate)")
+            row["seq"] = head["seq"] + 1
+            row["prev_hash"] = head["hash"]
             row["hash"] = entry_hash(row["prev_hash"], _hashed_fields(row))
             await AuditEntry.insert(AuditEntry(**row)).run()
+            await AuditHead.update({AuditHead.seq: row["seq"], AuditHead.hash: row["hash"]}).where(
+                AuditHead.id == 1
+            ).run()
         return _event(row)
 
     async def history(self, claim_id: str) -> list[AuditEvent]:
         rows = await AuditEntry.select().where(AuditEntry.claim_id == claim_id).order_by(AuditEntry.seq).run()
         return [_event(row) for row in rows]
 
-    async def verify(self) -> AuditVerification:
-        """Walk the whole chain in order; report the first entry that does not check out."""
+    async def verify(self, anchor: tuple[int, str] | None = None) -> AuditVerification:
+        """Walk the whole chain in order; report the first entry that does not check out.
+
+        ``anchor`` is a (seq, hash) shown earlier by this endpoint: it must still be in the chain, which
+        catches even a rewrite of the whole log by someone who also recomputed every hash.
+        """
+        head = await AuditHead.select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).first().run()
+        head_seq, head_hash = (head["seq"], head["hash"]) if head else (0, GENESIS_HASH)
         prev_hash, expected_seq, entries = GENESIS_HASH, 1, 0
+        anchor_ok = None if anchor is None else anchor == (0, GENESIS_HASH)
+
+        def result(first_broken: int | None = None, reason: str | None = None) -> AuditVerification:
+            return AuditVerification(
+                ok=reason is None,
+                entries=entries,
+                first_broken=first_broken,
+                reason=reason,
+                head_seq=head_seq,
+                head_hash=head_hash,
+                anchor_ok=anchor_ok,
+            )
+
         while True:
             rows = (
                 await AuditEntry.select()
@@ -111,13 +136,20 @@ class AuditService:
             )
             for row in rows:
                 entries += 1
-                ok = (
-                    row["seq"] == expected_seq
-                    and row["prev_hash"] == prev_hash
-                    and row["hash"] == entry_hash(prev_hash, _hashed_fields(row))
-                )
-                if not ok:
-                    return AuditVerification(ok=False, entries=entries, first_broken=row["seq"])
+                if row["seq"] != expected_seq:
+                    return result(expected_seq, "missing")
+                if row["prev_hash"] != prev_hash:
+                    return result(row["seq"], "relinked")
+                if row["hash"] != entry_hash(prev_hash, _hashed_fields(row)):
+                    return result(row["seq"], "altered")
+                if anchor is not None and row["seq"] == anchor[0]:
+                    anchor_ok = row["hash"] == anchor[1]
                 prev_hash, expected_seq = row["hash"], expected_seq + 1
             if len(rows) < _BATCH:
-                return AuditVerification(ok=True, entries=entries)
+                break
+        if (expected_seq - 1, prev_hash) != (head_seq, head_hash):
+            # Entries past the last one found were deleted (or the head was forged).
+            return result(expected_seq, "truncated")
+        if anchor is not None and anchor_ok is None:
+            anchor_ok = False  # the anchored entry is not in the chain at all
+        return result(reason="anchor_mismatch" if anchor_ok is False else None)

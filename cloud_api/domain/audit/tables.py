@@ -16,3 +16,14 @@ class AuditEntry(Table, tablename="audit_log"):
     prev_hash = Varchar(length=64)
     hash = Varchar(length=64)
     """sha256(prev_hash + canonical JSON of this entry)."""
+
+
+class AuditHead(Table, tablename="audit_head"):
+    """One row (id 1): seq and hash of the newest entry, moved in the same transaction as each append.
+
+    Made by migration cloud_0005 with triggers that let it only move forward one entry at a time.
+    """
+
+    id = Integer(primary_key=True)
+    seq = Integer()
+    hash = Varchar(length=64)

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar.datastructures import UploadFile
 
+from cloud_api.domain.text import NO_NUL
 from shared_models import ClaimStatus
 
 
@@ -23,6 +25,13 @@ class ClaimStatusOut(msgspec.Struct, kw_only=True):
     size_bytes: int
     received_at: datetime
     updated_at: datetime
+
+
+class ClaimFilter(msgspec.Struct, frozen=True, kw_only=True):
+    status: ClaimStatus | None = None
+    claim_number: str | None = None
+    device_id: str | None = None
+    source: Literal["device", "upload"] | None = None
 
 
 class ClaimList(msgspec.Struct, kw_only=True):
@@ -43,6 +52,12 @@ class UploadResult(msgspec.Struct, kw_only=True):
     size_bytes: int
 
 
+class ClipFile(msgspec.Struct, frozen=True, kw_only=True):
+    path: Path
+    media_type: str
+    sha256: str
+
+
 class NewClaim(msgspec.Struct, frozen=True, kw_only=True):
     """What ingest or an upload hands to ClaimService.create."""
 
@@ -61,4 +76,4 @@ class UploadForm:
     """multipart/form-data of POST /claims/upload (a dataclass: Litestar fills UploadFile fields in it)."""
 
     video: UploadFile
-    claim_number: str | None = None
+    claim_number: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL)] | None = None

@@ -24,13 +24,37 @@ from cloud_api.db.helpers import to_json, utcnow
 from cloud_api.domain.assessments.jobs import JobQueue
 from cloud_api.domain.audit.schemas import ActorType
 from cloud_api.domain.audit.services import AuditService
-from cloud_api.domain.claims.schemas import ClaimList, ClaimStatusOut, NewClaim, UploadResult
+from cloud_api.domain.claims.schemas import (
+    ClaimFilter,
+    ClaimList,
+    ClaimStatusOut,
+    ClipFile,
+    NewClaim,
+    UploadResult,
+)
 from cloud_api.domain.claims.tables import Claim
 from cloud_api.domain.claims.uploads import probe_staged, stage_upload
 from cloud_api.video import MEDIA_TYPES
 from shared_models import ClaimStatus
 
 log = logging.getLogger(__name__)
+
+
+_STATUS_COLUMNS = (
+    Claim.id,
+    Claim.claim_number,
+    Claim.status,
+    Claim.progress_percent,
+    Claim.error,
+    Claim.source,
+    Claim.device_id,
+    Claim.incident_id,
+    Claim.video_sha256,
+    Claim.size_bytes,
+    Claim.received_at,
+    Claim.updated_at,
+)
+"""What a status needs: never the metadata column, which holds a device's whole manifest."""
 
 
 def _status(row: dict[str, Any]) -> ClaimStatusOut:
@@ -111,7 +135,7 @@ class ClaimService:
             where = Claim.upload_sha256 == new.video_sha256
         else:
             where = (Claim.device_id == new.device_id) & (Claim.incident_id == new.incident_id)
-        row = await Claim.select().where(where).first().run()
+        row = await Claim.select(*_STATUS_COLUMNS).where(where).first().run()
         return _status(row) if row else None
 
     async def upload(
@@ -123,7 +147,9 @@ class ClaimService:
         """
         staged = await stage_upload(src, filename, self.blobs, self.max_upload_bytes)
         info = await probe_staged(staged)
-        duplicate = await Claim.select().where(Claim.video_sha256 == staged.sha256).first().run()
+        duplicate = (
+            await Claim.select(*_STATUS_COLUMNS).where(Claim.video_sha256 == staged.sha256).first().run()
+        )
         if duplicate is not None:
             staged.path.unlink(missing_ok=True)
             claim, created = _status(duplicate), False
@@ -151,28 +177,36 @@ class ClaimService:
         )
 
     async def get(self, claim_id: str) -> ClaimStatusOut | None:
-        row = await Claim.select().where(Claim.id == claim_id).first().run()
+        row = await Claim.select(*_STATUS_COLUMNS).where(Claim.id == claim_id).first().run()
         return _status(row) if row else None
 
-    async def list(self, limit: int, offset: int, status: ClaimStatus | None = None) -> ClaimList:
-        query = Claim.select().order_by(Claim.received_at, ascending=False).order_by(Claim.id)
-        count = Claim.count()
-        if status is not None:
-            query, count = query.where(Claim.status == status.value), count.where(
-                Claim.status == status.value
+    async def list(self, limit: int, offset: int, filters: ClaimFilter) -> ClaimList:
+        """Newest first; every filter given must match (claim number and device id exactly)."""
+        where = [
+            column == value
+            for column, value in (
+                (Claim.status, filters.status.value if filters.status else None),
+                (Claim.claim_number, filters.claim_number),
+                (Claim.device_id, filters.device_id),
+                (Claim.source, filters.source),
             )
-        rows = await query.limit(limit).offset(offset).run()
-        return ClaimList(
-            items=[_status(r) for r in rows], total=await count.run(), limit=limit, offset=offset
-        )
+            if value is not None
+        ]
+        query = Claim.select(*_STATUS_COLUMNS).where(*where).order_by(Claim.received_at, ascending=False)
+        rows = await query.order_by(Claim.id).limit(limit).offset(offset).run()
+        total = await Claim.count().where(*where).run()
+        return ClaimList(items=[_status(r) for r in rows], total=total, limit=limit, offset=offset)
 
-    async def video(self, claim_id: str) -> tuple[Path, str] | None:
-        """Local path and media type of the claim's clip."""
-        row = await Claim.select(Claim.video_key).where(Claim.id == claim_id).first().run()
+    async def video(self, claim_id: str) -> ClipFile | None:
+        """Where the claim's clip is on this machine, its media type and its sha256."""
+        row = (
+            await Claim.select(Claim.video_key, Claim.video_sha256).where(Claim.id == claim_id).first().run()
+        )
         if row is None:
             return None
         key: str = row["video_key"]
-        return self.blobs.local_path(key), MEDIA_TYPES.get(Path(key).suffix, "application/octet-stream")
+        media_type = MEDIA_TYPES.get(Path(key).suffix, "application/octet-stream")
+        return ClipFile(path=self.blobs.local_path(key), media_type=media_type, sha256=row["video_sha256"])
 
     async def counts_by_status(self) -> dict[str, int]:
         rows = await Claim.select(Claim.status, Count(alias="count")).group_by(Claim.status).run()

@@ -24,5 +24,9 @@ class Claim(Table, tablename="claims"):
     error = Text(null=True, default=None)
     received_at = Timestamptz()
     updated_at = Timestamptz()
+    review_rank = Integer(null=True, default=None)
+    """While the claim awaits review (status ASSESSED): its assessment's priority rank (0 URGENT, 1 STANDARD,
+    2 LOW_PRIORITY); NULL otherwise. Kept by database triggers (migration cloud_0005), so the review queue
+    is one read of a small partial index however many claims there are."""
     metadata = JSON()
     """The manifest as JSON for device claims (times, miner scores, timelines); upload details otherwise."""

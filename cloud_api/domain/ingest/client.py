@@ -1,6 +1,11 @@
 """The MQTT side of ingest: paho's network thread hands messages to the event loop, one consumer task
 applies them in order, publishes acks, and only then acknowledges each message to the broker.
 
+Messages waiting in the queue are applied in batches (up to INGEST_BATCH_MAX) inside one database
+transaction: one connection and one commit per batch instead of several per chunk, which is what lets
+one process keep up with a fleet (tests/bench/ingest.py). A batch that fails is rolled back and its
+messages applied one by one, which is safe because every step is idempotent.
+
 Acknowledging after the database work (paho ``manual_ack``) and a persistent session (clean_start off,
 session expiry) mean a message the service had not finished with is delivered again after a crash or
 restart, and messages sent while the service was down wait at the broker.
@@ -21,7 +26,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from cloud_api.domain.ingest.services import IngestService
+from cloud_api.db.engine import write_transaction
+from cloud_api.domain.ingest.services import IngestService, Reply
 from cloud_api.settings import Settings
 from shared_models import TopicKind, encode, topic_for
 from shared_models.topics import subscription
@@ -97,6 +103,12 @@ class MqttIngest:
         self.connected = False
         log.info("ingest.stopped")
 
+    def publish(self, topic: str, payload: bytes) -> bool:
+        """QoS 1 publish for commands; False when not connected (nothing queued then)."""
+        if self._client is None or not self.connected:
+            return False
+        return self._client.publish(topic, payload, qos=1).rc == mqtt.MQTT_ERR_SUCCESS
+
     @property
     def alive(self) -> bool:
         return self._consumer is not None and not self._consumer.done()
@@ -131,20 +143,45 @@ class MqttIngest:
     async def _consume(self) -> None:
         assert self._client is not None
         while True:
-            message = await self._queue.get()
-            try:
-                reply = await self.service.handle(message.topic, message.payload)
-            except Exception as exc:  # the database was away: the device will resend, keep consuming
-                log.exception("ingest.error topic=%s", message.topic)
-                self.service.metrics.reject("internal_error", message.topic, repr(exc))
-                reply = None
-            if reply is not None:
-                self._client.publish(topic_for(TopicKind.ACK, reply.device_id), encode(reply.ack), qos=1)
-                log.info(
-                    "ingest.ack device=%s incident=%s status=%s missing=%d",
-                    reply.device_id,
-                    reply.ack.incident_id,
-                    reply.ack.status,
-                    len(reply.ack.missing),
-                )
-            self._client.ack(message.mid, message.qos)
+            batch = [await self._queue.get()]
+            while len(batch) < self.settings.ingest_batch_max and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            for message, reply in zip(batch, await self._apply(batch), strict=True):
+                if reply is not None:
+                    self._send_ack(reply)
+                self._client.ack(message.mid, message.qos)
+            await self.service.run_after_commit()  # blob deletions, once the devices have their answers
+
+    async def _apply(self, batch: list[mqtt.MQTTMessage]) -> list[Reply | None]:
+        service = self.service
+        try:
+            async with write_transaction():
+                replies = [await service.handle(m.topic, m.payload) for m in batch]
+        except Exception:
+            service.after_commit.clear()
+            if len(batch) == 1:
+                return [await self._apply_one(batch[0])]
+            log.warning("ingest.batch_failed size=%d; applying one by one", len(batch), exc_info=True)
+            return [await self._apply_one(m) for m in batch]
+        return replies
+
+    async def _apply_one(self, message: mqtt.MQTTMessage) -> Reply | None:
+        mark = len(self.service.after_commit)
+        try:
+            return await self.service.handle(message.topic, message.payload)
+        except Exception as exc:  # the database was away: the device will resend, keep consuming
+            del self.service.after_commit[mark:]
+            log.exception("ingest.error topic=%s", message.topic)
+            self.service.metrics.reject("internal_error", message.topic, repr(exc))
+            return None
+
+    def _send_ack(self, reply: Reply) -> None:
+        assert self._client is not None
+        self._client.publish(topic_for(TopicKind.ACK, reply.device_id), encode(reply.ack), qos=1)
+        log.info(
+            "ingest.ack device=%s incident=%s status=%s missing=%d",
+            reply.device_id,
+            reply.ack.incident_id,
+            reply.ack.status,
+            len(reply.ack.missing),
+        )

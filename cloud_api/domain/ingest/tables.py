@@ -15,8 +15,10 @@ class Incident(Table, tablename="incidents"):
     sha256 = Varchar(length=64)
     chunk_count = Integer()
     state = Varchar(length=16)
-    """RECEIVING, COMPLETE or REJECTED."""
+    """RECEIVING, COMPLETE, REJECTED or EXPIRED (left incomplete past INCIDENT_EXPIRY_S)."""
     claim_id = Varchar(length=36, null=True, default=None)
+    duplicate_of = Varchar(length=36, null=True, default=None)
+    """The earlier claim whose clip has the same bytes (sha256), if any: a fraud signal, linked here."""
     reason = Text(default="")
     created_at = Timestamptz()
     updated_at = Timestamptz()

@@ -5,13 +5,14 @@ from typing import Annotated
 
 import msgspec
 
+from cloud_api.domain.text import NO_NUL
 from shared_models import ClaimStatus, Decision, ReviewPriority, Severity
 
 
 class DecisionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     decision: Decision
-    reasoning: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
-    reviewer_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    reasoning: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000, pattern=NO_NUL)]
+    reviewer_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)] | None = None
     """Defaults to the name of the API key that made the request."""
     severity_override: Severity | None = None
     fault_ratio_override: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None

@@ -1,6 +1,7 @@
 """The review queue and human decisions.
 
-Queue: assessed claims without a final decision, URGENT > STANDARD > LOW_PRIORITY, then oldest first.
+Queue: assessed claims without a final decision, URGENT > STANDARD > LOW_PRIORITY, then oldest first,
+read through ``claims.review_rank`` (kept by database triggers, see migration cloud_0005).
 APPROVE and REJECT make the claim REVIEWED; REQUEST_MORE_INFO is recorded and audited but leaves the
 claim ASSESSED, so it stays in the queue until someone decides it for good. A REVIEWED claim may be
 decided again (a correction); each decision is its own review row and audit entry.
@@ -8,11 +9,17 @@ decided again (a correction); each decision is its own review row and audit entr
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
+import msgspec
+from piccolo.query.functions.aggregate import Count
+
 from cloud_api.db.engine import write_transaction
-from cloud_api.db.helpers import from_json, to_json, utcnow
+from cloud_api.db.helpers import to_json, utcnow
+from cloud_api.domain.assessments.priority import PRIORITY_RANK
 from cloud_api.domain.assessments.tables import Assessment
 from cloud_api.domain.audit.schemas import ActorType
 from cloud_api.domain.audit.services import AuditService
@@ -20,11 +27,42 @@ from cloud_api.domain.claims.tables import Claim
 from cloud_api.domain.errors import ConflictError, NotFoundError
 from cloud_api.domain.reviews.schemas import DecisionIn, DecisionOut, QueueItem, ReviewQueue
 from cloud_api.domain.reviews.tables import Review
-from shared_models import ClaimStatus, Decision, ReviewPriority
+from shared_models import ClaimStatus, Decision, ReviewPriority, Severity
 
 log = logging.getLogger(__name__)
 
 _DECIDABLE = {ClaimStatus.ASSESSED.value, ClaimStatus.REVIEWED.value}
+
+
+_QUEUE_PAGE = """
+    SELECT c.id AS claim_id, c.claim_number, c.received_at, c.device_id, a.review_priority, a.severity,
+           a.confidence, a.fraud_risk_score, a.body
+    FROM (
+        SELECT id, claim_number, received_at, device_id, review_rank FROM claims
+        WHERE review_rank IS NOT NULL {rank_filter}
+        ORDER BY review_rank, received_at, id LIMIT {{}} OFFSET {{}}
+    ) c JOIN assessments a ON a.claim_id = c.id
+    ORDER BY c.review_rank, c.received_at, c.id
+"""
+"""The page: the partial index ix_claims_review_queue gives the order and the page; only the page's
+claims are joined to their assessments (a join before OFFSET would fetch every skipped assessment too)."""
+
+
+def _timestamp(value: datetime | str) -> datetime:
+    """A raw query hands SQLite's stored text back as it is; PostgreSQL gives a datetime."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+class _SetOnly(msgspec.Struct):
+    prediction_set: list[Severity]
+
+
+_set_decoder = msgspec.json.Decoder(_SetOnly)
+
+
+def _prediction_set(body: str | bytes) -> list[Severity]:
+    """The one field the queue shows from the stored assessment; the rest of the JSON is skipped."""
+    return _set_decoder.decode(body).prediction_set
 
 
 class ReviewService:
@@ -32,28 +70,16 @@ class ReviewService:
         self.audit = audit
 
     async def queue(self, priority: ReviewPriority | None, limit: int, offset: int) -> ReviewQueue:
-        waiting = Assessment.claim_id.status == ClaimStatus.ASSESSED.value
-        if priority is not None:
-            waiting = waiting & (Assessment.review_priority == priority.value)
-        rows = (
-            await Assessment.select(
-                Assessment.claim_id.id.as_alias("claim_id"),
-                Assessment.claim_id.claim_number.as_alias("claim_number"),
-                Assessment.claim_id.received_at.as_alias("received_at"),
-                Assessment.claim_id.device_id.as_alias("device_id"),
-                Assessment.review_priority,
-                Assessment.severity,
-                Assessment.confidence,
-                Assessment.fraud_risk_score,
-                Assessment.body,
-            )
-            .where(waiting)
-            .order_by(Assessment.priority_rank)
-            .order_by(Assessment.claim_id.received_at)
-            .order_by(Assessment.id)
-            .limit(limit)
-            .offset(offset)
-            .run()
+        """One page of the queue and its total, read concurrently: an index range over the waiting claims
+        joined to their assessments by key, and a count of that same small index."""
+        rank = None if priority is None else PRIORITY_RANK[priority]
+        waiting = Claim.review_rank.is_not_null()
+        if rank is not None:
+            waiting = waiting & (Claim.review_rank == rank)
+        page_sql = _QUEUE_PAGE.format(rank_filter="" if rank is None else "AND review_rank = {}")
+        args = ([] if rank is None else [rank]) + [limit, offset]
+        rows, total = await asyncio.gather(
+            Claim.raw(page_sql, *args).run(), Claim.count().where(waiting).run()
         )
         items = [
             QueueItem(
@@ -63,25 +89,23 @@ class ReviewService:
                 severity=r["severity"],
                 confidence=r["confidence"],
                 fraud_risk_score=r["fraud_risk_score"],
-                prediction_set=from_json(r["body"])["prediction_set"],
-                received_at=r["received_at"],
+                prediction_set=_prediction_set(r["body"]),
+                received_at=_timestamp(r["received_at"]),
                 device_id=r["device_id"],
             )
             for r in rows
         ]
-        total = await Assessment.count().where(waiting).run()
         return ReviewQueue(items=items, total=total, limit=limit, offset=offset)
 
     async def depth_by_priority(self) -> dict[str, int]:
-        return {
-            p.value: await Assessment.count()
-            .where(
-                (Assessment.claim_id.status == ClaimStatus.ASSESSED.value)
-                & (Assessment.review_priority == p.value)
-            )
+        rows = (
+            await Claim.select(Claim.review_rank, Count(alias="n"))
+            .where(Claim.review_rank.is_not_null())
+            .group_by(Claim.review_rank)
             .run()
-            for p in ReviewPriority
-        }
+        )
+        by_rank = {row["review_rank"]: row["n"] for row in rows}
+        return {p.value: by_rank.get(rank, 0) for p, rank in PRIORITY_RANK.items()}
 
     async def decide(self, claim_id: str, data: DecisionIn, default_reviewer: str) -> DecisionOut:
         reviewer = data.reviewer_id or default_reviewer

@@ -19,6 +19,16 @@ class Metrics:
         """Messages refused or discarded, by reason."""
         self.assessments: Counter[str] = Counter()
         """Assessment job outcomes: done, retried, failed."""
+        # fleet / ingest (cloud-fleet)
+        self.duplicate_clips = 0
+        """Clips whose bytes were already claimed under another incident (linked, a fraud signal)."""
+        self.incidents_expired = 0
+        """Incidents left incomplete past INCIDENT_EXPIRY_S."""
+        self.heartbeats_pruned = 0
+        """Health history rows deleted by the retention."""
+        # insurer API (cloud-rest)
+        self.uploads_rejected: Counter[str] = Counter()
+        """POST /claims/upload refused, by reason (too_large, not_video, undecodable)."""
 
     def reject(self, reason: str, topic: str, detail: str = "") -> None:
         """Count a refused message and log it once; never raises."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 from litestar.routes import HTTPRoute
@@ -13,28 +14,34 @@ from tests.integration.cloud.support import CloudApp, assert_problem, running
 PUBLIC = ("/health", "/docs", "/redoc", "/schema")
 
 
-def guarded_routes(cloud: CloudApp) -> list[tuple[str, str]]:
-    """(method, path) of every API route, path parameters filled in, found from the app itself."""
+def guarded_routes(cloud: CloudApp) -> list[tuple[str, str, str]]:
+    """(method, path, scope) of every API route, found from the app itself, path parameters filled in."""
     routes = []
     for route in cloud.client.app.routes:
         if not isinstance(route, HTTPRoute) or route.path.startswith(PUBLIC):
             continue
-        path = re.sub(r"\{[^}]+\}", "some-id", route.path)
-        routes += [(method, path) for method in sorted(route.methods) if method not in {"HEAD", "OPTIONS"}]
+        path = re.sub(r"\{[^}]+:int\}", "999999", route.path)
+        path = re.sub(r"\{[^}]+\}", "some-id", path)
+        for method, (handler, _) in sorted(route.route_handler_map.items()):
+            if method in {"HEAD", "OPTIONS"}:
+                continue
+            scope = handler.opt.get("scope") or ("read" if method == "GET" else "write")
+            routes.append((method, path, scope))
     return routes
 
 
 def test_every_route_but_health_needs_a_key_with_its_scope(cloud: CloudApp) -> None:
     routes = guarded_routes(cloud)
-    assert ("POST", "/claims/upload") in routes and ("GET", "/metrics") in routes and len(routes) >= 11
-    read_only, write_only = cloud.headers("read"), cloud.headers("write")
-    admin = cloud.headers("admin")
-    for method, path in routes:
+    assert ("POST", "/claims/upload", "write") in routes and ("GET", "/metrics", "read") in routes
+    assert ("POST", "/admin/keys", "admin") in routes and len(routes) >= 14
+    keys = {scopes: cloud.headers(scopes) for scopes in ("read", "write", "read,write", "admin")}
+    wrong_for = {"read": "write", "write": "read", "admin": "read,write"}
+    for method, path, scope in routes:
         assert_problem(cloud.client.request(method, path), 401)
         assert_problem(cloud.client.request(method, path, headers={"X-API-Key": "dck_not-a-key"}), 401)
-        wrong = write_only if method == "GET" else read_only
-        assert_problem(cloud.client.request(method, path, headers=wrong), 403)
-        assert cloud.client.request(method, path, headers=admin).status_code not in {401, 403}, (method, path)
+        assert_problem(cloud.client.request(method, path, headers=keys[wrong_for[scope]]), 403)
+        allowed = cloud.client.request(method, path, headers=keys["admin"])
+        assert allowed.status_code not in {401, 403}, (method, path)
 
 
 def test_health_is_public_and_bearer_keys_work(cloud: CloudApp) -> None:
@@ -48,18 +55,23 @@ def test_health_is_public_and_bearer_keys_work(cloud: CloudApp) -> None:
     assert_problem(cloud.client.get("/claims", headers={"Authorization": f"Basic {key}"}), 401)
 
 
-def test_revoked_key_is_refused(cloud: CloudApp) -> None:
+def test_a_key_revoked_by_another_replica_is_refused_once_the_cache_expires(
+    make_settings: Callable[..., Settings],
+) -> None:
     from cloud_api.db.helpers import utcnow
     from cloud_api.domain.apikeys.tables import ApiKey
 
-    key = cloud.key("read")
-    assert cloud.client.get("/claims", headers={"X-API-Key": key}).status_code == 200
+    with running(make_settings(api_key_cache_s=0.5, worker_enabled=False)) as cloud:
+        key = cloud.key("read")
+        assert cloud.client.get("/claims", headers={"X-API-Key": key}).status_code == 200
 
-    async def revoke_all() -> None:
-        await ApiKey.update({ApiKey.revoked_at: utcnow()}, force=True).run()
+        async def revoke_all() -> None:  # straight in the database, as another replica's revocation
+            await ApiKey.update({ApiKey.revoked_at: utcnow()}, force=True).run()
 
-    cloud.call(revoke_all)
-    assert_problem(cloud.client.get("/claims", headers={"X-API-Key": key}), 401)
+        cloud.call(revoke_all)
+        assert cloud.client.get("/claims", headers={"X-API-Key": key}).status_code == 200  # cached
+        time.sleep(0.6)
+        assert_problem(cloud.client.get("/claims", headers={"X-API-Key": key}), 401)
 
 
 def test_rate_limit_is_per_key(make_settings: Callable[..., Settings]) -> None:

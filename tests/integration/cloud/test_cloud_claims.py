@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from cloud_api.domain.audit.tables import AuditEntry
 from cloud_api.settings import Settings
 from tests.integration.cloud.support import CloudApp, assert_problem, running, write_mp4
 
@@ -57,21 +56,22 @@ def test_upload_assess_review_and_audit(cloud: CloudApp, tmp_path: Path) -> None
         and again.json()["duplicate"] is True
     )
 
+    found = cloud.client.get(
+        "/claims", params={"claim_number": "CLM-TEST-1", "source": "upload"}, headers=headers
+    )
+    assert [c["claim_id"] for c in found.json()["items"]] == [claim_id] and found.json()["total"] == 1
+    assert cloud.client.get("/claims", params={"device_id": "van-1"}, headers=headers).json()["total"] == 0
+    assert_problem(cloud.client.get("/claims", params={"source": "fax"}, headers=headers), 422)
     status = cloud.wait_status(claim_id, headers, {"ASSESSED", "FAILED"})
     assert status["status"] == "ASSESSED" and status["progress_percent"] == 100 and status["error"] is None
     a = cloud.client.get(f"/claims/{claim_id}/assessment", headers=headers).json()
-    assert a["claim_id"] == claim_id and a["model"] == "heuristic-v1" and a["scenario"] == "unclassified"
-    assert set(a["prediction_set"]) <= SEVERITIES and a["severity"] == a["prediction_set"][0]
-    assert abs(sum(a["severity_probabilities"].values()) - 1) < 1e-3 and a["calibrated"] is False
-    assert a["confidence"] == a["severity_probabilities"][a["severity"]]
-    assert a["fault_assessment"] == {
-        "fault_ratio": 50.0,
-        "rule": "no-rule",
-        "confidence": 0.1,
-        "reasoning": a["fault_assessment"]["reasoning"],
-    }
-    assert a["review_priority"] == "LOW_PRIORITY" and a["fraud_risk_score"] == 0.0  # a still picture
-    assert a["evidence"] and a["narrative"].startswith("heuristic-v1") and a["processing_time_sec"] >= 0
+    # The API's contract for an assessment; what the models conclude is tested with the assessment code.
+    assert a["claim_id"] == claim_id and a["severity"] in SEVERITIES and a["model"] and a["scenario"]
+    assert set(a["prediction_set"]) <= SEVERITIES and a["prediction_set"]
+    assert abs(sum(a["severity_probabilities"].values()) - 1) < 1e-2 and 0 <= a["confidence"] <= 1
+    assert 0 <= a["fault_assessment"]["fault_ratio"] <= 100 and a["fault_assessment"]["rule"]
+    assert a["review_priority"] in {"URGENT", "STANDARD", "LOW_PRIORITY"} and 0 <= a["fraud_risk_score"] <= 1
+    assert a["evidence"] is not None and a["narrative"] and a["processing_time_sec"] >= 0
     assert cloud.client.get(f"/claims/{claim_id}/video", headers=headers).content == video
 
     queue = cloud.client.get("/reviews/queue", headers=headers).json()
@@ -101,28 +101,26 @@ def test_upload_assess_review_and_audit(cloud: CloudApp, tmp_path: Path) -> None
     )
     assert events[1]["after_state"]["severity"] == a["severity"] and len({e["hash"] for e in events}) == 3
 
-    assert cloud.client.get("/audit/verify", headers=headers).json() == {
-        "ok": True,
-        "entries": 3,
-        "first_broken": None,
-    }
+    verified = cloud.client.get("/audit/verify", headers=headers).json()
+    # entry 1 is the API key's creation; tampering is tested in test_api_audit.py
+    assert (verified["ok"], verified["entries"], verified["head_seq"]) == (True, 4, 4)
+    assert verified["head_hash"] == events[-1]["hash"]
 
-    async def tamper() -> None:  # someone edits the AI's verdict directly in the database
-        await AuditEntry.update({AuditEntry.after_state: '{"severity":"NONE"}'}).where(
-            AuditEntry.seq == 2
-        ).run()
 
-    cloud.call(tamper)
-    assert cloud.client.get("/audit/verify", headers=headers).json() == {
-        "ok": False,
-        "entries": 2,
-        "first_broken": 2,
-    }
+async def set_priority(claim_id: str, priority: str) -> None:
+    from cloud_api.domain.assessments.priority import PRIORITY_RANK
+    from cloud_api.domain.assessments.tables import Assessment
+    from shared_models import ReviewPriority
+
+    rank = PRIORITY_RANK[ReviewPriority(priority)]
+    await Assessment.update({Assessment.review_priority: priority, Assessment.priority_rank: rank}).where(
+        Assessment.claim_id == claim_id
+    ).run()
 
 
 def test_queue_order_filter_and_request_more_info(cloud: CloudApp, tmp_path: Path) -> None:
     headers = cloud.headers("read,write")
-    videos = {
+    videos = {  # uploaded in this order: "old_minor" is the oldest, "new_minor" the newest
         "old_minor": write_mp4(tmp_path / "1.mp4", steady(90)),
         "standard": write_mp4(tmp_path / "2.mp4", alternating(100, 120)),
         "urgent": write_mp4(tmp_path / "3.mp4", alternating(30, 230)),
@@ -134,6 +132,15 @@ def test_queue_order_filter_and_request_more_info(cloud: CloudApp, tmp_path: Pat
     }
     for claim_id in ids.values():
         assert cloud.wait_status(claim_id, headers, {"ASSESSED", "FAILED"})["status"] == "ASSESSED"
+    # The queue's order is under test here, not the models' verdicts: give each claim its priority.
+    wanted = {
+        "old_minor": "LOW_PRIORITY",
+        "standard": "STANDARD",
+        "urgent": "URGENT",
+        "new_minor": "LOW_PRIORITY",
+    }
+    for name, priority in wanted.items():
+        cloud.call(set_priority, ids[name], priority)
 
     queue = cloud.client.get("/reviews/queue", headers=headers).json()
     assert [i["claim_id"] for i in queue["items"]] == [
@@ -148,7 +155,6 @@ def test_queue_order_filter_and_request_more_info(cloud: CloudApp, tmp_path: Pat
         "LOW_PRIORITY",
         "LOW_PRIORITY",
     ]
-    assert "HIGH" in queue["items"][0]["prediction_set"]
     item = queue["items"][1]
     assert set(item) == {
         "claim_id",

@@ -7,6 +7,7 @@ import hashlib
 import time
 from pathlib import Path
 
+from cloud_api.domain.assessments.scene.local import MODEL as LOCAL_MODEL
 from cloud_api.domain.claims.tables import Claim
 from shared_models import (
     AckStatus,
@@ -72,14 +73,14 @@ def test_in_order_delivery_makes_one_claim_with_the_clip_intact(
 
     cloud_ingest.wait_status(ack.claim_id, headers, {"ASSESSED"})
     assessment = cloud_ingest.client.get(f"/claims/{ack.claim_id}/assessment", headers=headers).json()
-    assert assessment["model"] == "heuristic-v1"
+    assert assessment["model"] == LOCAL_MODEL
     assert any(
         e["what"].startswith("device incident peak 0.90") and e["t_s"] == 1.0 for e in assessment["evidence"]
     )
     history = cloud_ingest.client.get(f"/reviews/{ack.claim_id}/history", headers=headers).json()["events"]
     assert [(e["event_type"], e["actor_type"], e["actor_id"]) for e in history] == [
         ("received", "DEVICE", device.device_id),
-        ("assessed", "AI", "heuristic-v1"),
+        ("assessed", "AI", LOCAL_MODEL),
     ]
 
 

@@ -37,7 +37,8 @@ def test_clip_delivered_intact_and_removed_only_after_complete(
     cloud.ack(manifest.incident_id, AckStatus.COMPLETE)
     wait_until(lambda: device.outbox.depth() == 0, what="removal after COMPLETE")
     assert sorted(cloud.receipts[manifest.incident_id]) == list(range(manifest.chunk_count))
-    assert f"publish.ok incident={manifest.incident_id}" in caplog.text
+    # Logged just after the removal, on the delivery thread: wait for it rather than race it.
+    wait_until(lambda: f"publish.ok incident={manifest.incident_id}" in caplog.text, what="publish.ok logged")
 
 
 def test_missing_chunks_are_resent_exactly(clips: ClipMaker, cloud: ScriptedCloud, device_factory) -> None:

@@ -29,7 +29,11 @@ def test_impact_gives_exactly_one_incident_at_the_impact(impact_drive: Drive) ->
     for timeline in result.timelines.values():
         assert timeline.rate_hz == 10.0 and len(timeline.scores) == 140
         assert all(0.0 <= s <= 1.0 for s in timeline.scores)
-    assert result.versions == {"audio": "heuristic-1", "motion": "heuristic-1", "proximity": "heuristic-1"}
+    assert result.versions == {
+        "audio": "audio-cnn-int8-1",
+        "motion": "motion-mlp-int8-1",
+        "proximity": "proximity-mlp-int8-1",
+    }
 
 
 def test_normal_drive_gives_no_incident(normal_drive: Drive) -> None:

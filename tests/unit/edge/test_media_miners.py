@@ -4,6 +4,7 @@ looming vs static and panning views; and the plugin registry."""
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from edge_agent.miners import EgoMotion, Miner, build_miners, default_miner_configs, miner_classes, registry
-from edge_agent.miners.plugins import audio as audio_plugin
+from edge_agent.miners.logmel import mel_filterbank
 from edge_agent.miners.plugins.audio import AudioConfig, AudioMiner
 from edge_agent.miners.plugins.motion import MotionConfig, MotionMiner
 from edge_agent.miners.plugins.proximity import ProximityConfig, ProximityMiner
@@ -40,7 +41,7 @@ def test_every_registered_miner_builds_and_scores_nothing_without_input() -> Non
     miners = build_miners(default_miner_configs(), RATE_HZ)
     assert [m.kind for m in miners] == sorted(classes)
     for miner in miners:
-        assert miner.version == "heuristic-1" and miner.inputs
+        assert miner.version.endswith("-int8-1") and miner.inputs
         assert miner.timeline(5).scores == [0.0] * 5
 
 
@@ -66,47 +67,46 @@ def test_broken_plugin_disables_only_itself(
 
 
 # -- motion ---------------------------------------------------------------------------------------
+TICK = 1 / RATE_HZ  # the mining loop runs miners at the timeline rate
+
+
 def feed_motion(miner: MotionMiner, motions: list[EgoMotion]) -> None:
     for i, ego in enumerate(motions):
-        miner.on_video(VideoFrame(t=i / FPS, index=i, gray=BLANK), ego)
+        miner.on_video(VideoFrame(t=i * TICK, index=i, gray=BLANK), ego)
 
 
 def moving(n: int, dx: float, rng: np.random.Generator | None = None) -> list[EgoMotion]:
-    jitter = rng.normal(0, 0.0004, (n, 2)) if rng is not None else np.zeros((n, 2))  # road vibration
-    return [EgoMotion(t=i / FPS, dx=dx + jitter[i, 0], dy=jitter[i, 1], valid=True) for i in range(n)]
+    jitter = rng.normal(0, 0.001, (n, 2)) if rng is not None else np.zeros((n, 2))  # road vibration
+    return [EgoMotion(t=i * TICK, dx=dx + jitter[i, 0], dy=jitter[i, 1], valid=True) for i in range(n)]
 
 
-def test_steady_pan_and_vibration_do_not_score() -> None:
-    miner = MotionMiner(MotionConfig(), RATE_HZ)
-    feed_motion(miner, moving(150, 0.02, np.random.default_rng(0)))
-    assert peak(miner, 0, 5) == 0.0
+def ringing(t: float, t0: float, amplitude: float) -> float:
+    """Camera offset of a mount knocked at ``t0``: a decaying 3 Hz ring, as a collision leaves it."""
+    dt = t - t0
+    return amplitude * math.exp(-dt / 0.12) * math.cos(2 * math.pi * 3 * dt) if dt >= 0 else 0.0
 
 
-def test_sudden_camera_jolt_scores_at_its_time() -> None:
-    motions = moving(150, 0.0, np.random.default_rng(1))
-    for i, (dx, dy) in enumerate([(0.03, -0.05), (-0.02, 0.03), (-0.01, 0.02)]):  # the knock and its rebound
-        motions[90 + i] = EgoMotion(t=(90 + i) / FPS, dx=dx, dy=dy, droll=0.02, valid=True)
-    miner = MotionMiner(MotionConfig(), RATE_HZ)
-    feed_motion(miner, motions)
-    assert peak(miner, 2.8, 3.3) > 0.9
-    assert peak(miner, 0, 2.5) == 0.0 and peak(miner, 3.6, 5) == 0.0
+def test_sudden_camera_jolt_scores_above_steady_pan_and_vibration() -> None:
+    steady = MotionMiner(MotionConfig(), RATE_HZ)
+    feed_motion(steady, moving(60, 0.02, np.random.default_rng(0)))
+    motions = moving(60, 0.0, np.random.default_rng(1))
+    for i in range(29, 40):  # per-tick change of the ringing offset: shift x / y and roll
+        t = i * TICK
+        dx, dy, roll = (ringing(t, 3.0, a) - ringing(t - TICK, 3.0, a) for a in (0.025, 0.05, 0.04))
+        motions[i] = EgoMotion(t=t, dx=motions[i].dx + dx, dy=motions[i].dy + dy, droll=roll, valid=True)
+    jolted = MotionMiner(MotionConfig(), RATE_HZ)
+    feed_motion(jolted, motions)
+    assert peak(jolted, 2.8, 3.4) > 0.5
+    assert peak(steady, 0, 6) < 0.5 and peak(jolted, 0, 2.5) < 0.5
 
 
 def test_a_cut_resets_instead_of_scoring() -> None:
-    motions = moving(150, 0.0)
-    motions[90] = EgoMotion(t=3.0, cut=True)  # what the estimator reports for an edit
+    motions = moving(60, 0.0)
+    motions[50] = EgoMotion(t=5.0, cut=True)  # what the estimator reports for an edit
     miner = MotionMiner(MotionConfig(), RATE_HZ)
     feed_motion(miner, motions)
-    assert peak(miner, 0, 5) == 0.0
-
-
-def test_jolt_lag_adapts_to_low_frame_rates() -> None:
-    miner = MotionMiner(MotionConfig(), RATE_HZ)
-    motions = [EgoMotion(t=i / 8, valid=True) for i in range(40)]
-    motions[20] = EgoMotion(t=2.5, dx=0.1, valid=True)
-    for i, ego in enumerate(motions):
-        miner.on_video(VideoFrame(t=i / 8, index=i, gray=BLANK), ego)
-    assert peak(miner, 2.3, 2.7) > 0.9
+    assert peak(miner, 0, 6) < 0.5
+    assert miner.window.filled == 9  # refilled since the cut, not carried across it
 
 
 # -- audio ----------------------------------------------------------------------------------------
@@ -140,25 +140,25 @@ def decaying(seconds: float, tau: float) -> np.ndarray:
 def test_broadband_bang_scores_at_its_onset() -> None:
     bang = np.random.default_rng(5).normal(0, 0.5, int(0.4 * SR)).astype(np.float32) * decaying(0.4, 0.1)
     miner = feed_audio(add_at(background(5.0), 3.0, bang))
-    assert peak(miner, 2.9, 3.2) > 0.9
-    assert peak(miner, 0, 2.8) == 0.0
+    assert peak(miner, 2.7, 3.4) > 0.5
+    assert peak(miner, 0, 2.6) < 0.3
 
 
-def test_low_thud_and_pure_tone_do_not_score() -> None:
+def test_low_thud_and_pure_tone_score_below_a_bang() -> None:
     t = np.arange(int(0.5 * SR)) / SR
     thud = (0.6 * np.sin(2 * np.pi * 55 * t) * decaying(0.5, 0.08)).astype(np.float32)
     tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
     miner = feed_audio(add_at(add_at(background(6.0), 2.0, thud), 4.0, tone))
-    assert peak(miner, 0, 6) < 0.2
+    assert peak(miner, 0, 6) < 0.5
 
 
 def test_silence_then_sound_waits_for_a_background() -> None:
     samples = np.concatenate([np.zeros(int(0.5 * SR), np.float32), background(3.0)])
-    assert peak(feed_audio(samples), 0, 3.5) == 0.0
+    assert peak(feed_audio(samples), 0, 3.5) < 0.3
 
 
 def test_mel_filterbank_covers_the_band() -> None:
-    fb = audio_plugin.mel_filterbank(16_000, 1024, 32, 60.0, 8000.0)
+    fb = mel_filterbank(16_000, 1024, 32, 60.0, 8000.0)
     assert fb.shape == (32, 513)
     assert (fb.max(axis=1) > 0.5).all()
 
@@ -183,18 +183,19 @@ def looming_frames(expansion_per_s: float, seconds: float, pan_px_per_s: float =
 
 def feed_proximity(frames: list[np.ndarray]) -> ProximityMiner:
     miner = ProximityMiner(ProximityConfig(), RATE_HZ)
-    for i, frame in enumerate(frames):
-        miner.on_video(VideoFrame(t=i / FPS, index=i, gray=frame), EgoMotion(t=i / FPS, valid=True))
+    for i, frame in enumerate(frames[::3]):  # 30 fps frames, analysed at the timeline rate
+        miner.on_video(VideoFrame(t=i * 3 / FPS, index=i, gray=frame), EgoMotion(t=i * 3 / FPS, valid=True))
     return miner
 
 
 def test_fast_looming_object_scores() -> None:
     frames = looming_frames(0.0, 3.0) + looming_frames(3.0, 0.8)[:24]
     miner = feed_proximity(frames)
-    assert peak(miner, 3.3, 3.8) > 0.8
-    assert peak(miner, 0.5, 2.9) == 0.0
+    assert peak(miner, 3.2, 3.8) > 0.5
+    assert peak(miner, 0.5, 2.9) < 0.5  # the same view before it starts to loom
+    assert peak(miner, 3.2, 3.8) > peak(miner, 0.5, 2.9) + 0.2
 
 
 def test_static_or_panning_view_does_not_score() -> None:
-    assert peak(feed_proximity(looming_frames(0.0, 3.0)), 0, 3) == 0.0
-    assert peak(feed_proximity(looming_frames(0.0, 3.0, pan_px_per_s=40.0)), 0, 3) == 0.0
+    assert peak(feed_proximity(looming_frames(0.0, 3.0)), 0, 3) < 0.5
+    assert peak(feed_proximity(looming_frames(0.0, 3.0, pan_px_per_s=40.0)), 0, 3) < 0.5

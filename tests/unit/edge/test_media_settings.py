@@ -27,12 +27,12 @@ def test_shipped_default_file_documents_exactly_the_defaults() -> None:
 
 def test_partial_file_keeps_other_defaults(tmp_path: Path) -> None:
     path = tmp_path / "agent.toml"
-    path.write_text("[fusion]\ncooldown_s = 3.0\n[miners.motion]\njolt_high = 0.2\n")
+    path.write_text("[fusion]\ncooldown_s = 3.0\n[miners.motion]\nuse_accel = false\n")
     config = load_config(path)
     assert config.fusion.cooldown_s == 3.0
     assert config.fusion.enter_threshold == AgentConfig().fusion.enter_threshold
     assert isinstance(config.miners["motion"], MotionConfig)
-    assert config.miners["motion"].jolt_high == 0.2
+    assert config.miners["motion"].use_accel is False
     assert config.miners["audio"] == AgentConfig().miners["audio"]
 
 

@@ -1,0 +1,1 @@
+"""Evaluation of the whole mining path (miners + fusion) on real clips and generated drives."""

@@ -1,0 +1,92 @@
+"""Per-clip outcomes and the totals the targets are stated in: recall, false triggers per hour, share of
+footage uploaded, time to detection, triggers on scene cuts. Pure arithmetic, tested on constructed cases."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+
+import msgspec
+
+
+class Clip(msgspec.Struct, frozen=True, kw_only=True):
+    """One evaluated clip and what fusion reported on it (times in seconds from the clip's start)."""
+
+    name: str
+    group: str  # "real" or "generated"
+    kind: str  # crash / nearmiss / normal / cut
+    view: str  # dashcam / cctv / other
+    ego_involved: str = ""  # yes / no / "" (unknown or not a crash)
+    duration_s: float
+    impact_s: float | None = None
+    peaks: list[float] = []
+    starts: list[float] = []
+    note: str = ""
+
+
+class Window(msgspec.Struct, frozen=True):
+    pre_roll_s: float
+    post_roll_s: float
+
+
+def found_index(clip: Clip, window: Window) -> int | None:
+    """The first incident whose uploaded window [peak - pre, peak + post] holds the impact, if any."""
+    if clip.impact_s is None:
+        return None
+    for i, peak in enumerate(clip.peaks):
+        if peak - window.pre_roll_s <= clip.impact_s <= peak + window.post_roll_s:
+            return i
+    return None
+
+
+def uploaded_s(clip: Clip, window: Window) -> float:
+    """Seconds of the clip inside the union of its incidents' windows."""
+    spans = sorted(
+        (max(0.0, p - window.pre_roll_s), min(clip.duration_s, p + window.post_roll_s)) for p in clip.peaks
+    )
+    total, end = 0.0, 0.0
+    for lo, hi in spans:
+        lo = max(lo, end)
+        if hi > lo:
+            total += hi - lo
+            end = hi
+    return total
+
+
+class Totals(msgspec.Struct, frozen=True, kw_only=True):
+    clips: int
+    hours: float
+    crashes: int = 0
+    found: int = 0
+    recall: float | None = None
+    incidents: int = 0
+    false_triggers_per_hour: float | None = None  # only for normal driving
+    uploaded_share: float = 0.0
+    median_detection_s: float | None = None  # incident start minus impact, found crashes only
+    cut_clips_triggered: int | None = None
+
+
+def totals(clips: Iterable[Clip], window: Window) -> Totals:
+    clips = list(clips)
+    seconds = sum(c.duration_s for c in clips)
+    crashes = [c for c in clips if c.kind == "crash"]
+    found = [(c, found_index(c, window)) for c in crashes]
+    hits = [(c, i) for c, i in found if i is not None]
+    delays = [c.starts[i] - c.impact_s for c, i in hits if c.impact_s is not None]
+    normal = [c for c in clips if c.kind == "normal"]
+    normal_hours = sum(c.duration_s for c in normal) / 3600
+    cuts = [c for c in clips if c.kind == "cut"]
+    return Totals(
+        clips=len(clips),
+        hours=round(seconds / 3600, 4),
+        crashes=len(crashes),
+        found=len(hits),
+        recall=round(len(hits) / len(crashes), 3) if crashes else None,
+        incidents=sum(len(c.peaks) for c in clips),
+        false_triggers_per_hour=(
+            round(sum(len(c.peaks) for c in normal) / normal_hours, 2) if normal_hours > 0 else None
+        ),
+        uploaded_share=round(sum(uploaded_s(c, window) for c in clips) / seconds, 4) if seconds else 0.0,
+        median_detection_s=round(statistics.median(delays), 2) if delays else None,
+        cut_clips_triggered=sum(1 for c in cuts if c.peaks) if cuts else None,
+    )

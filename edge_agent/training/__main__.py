@@ -1,0 +1,126 @@
+"""``python -m edge_agent.training`` (``just train-models``): data, training, ONNX, INT8, model card.
+
+Generated drives with seeds below 100_000 train; a disjoint seed range is held out and gives the FP32
+and INT8 figures in the model card. Runs on one CPU core in a few minutes (``--jobs`` to use more).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from edge_agent.miners.plugins import audio, motion, proximity
+from edge_agent.models import MODELS_DIR
+from edge_agent.training.card import write_card
+from edge_agent.training.data import collect, real_sound_examples, scenario_set
+from edge_agent.training.export import export_fp32, metrics, predict, quantize_int8
+from edge_agent.training.nets import LogMelCNN, WindowMLP
+
+log = logging.getLogger("edge_agent.training")
+REAL_AUDIO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real" / "audio"
+
+
+def fit(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, seed: int) -> torch.nn.Module:
+    """Adam on BCE, positives up-weighted to balance each output (events are rare)."""
+    torch.manual_seed(seed)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    pos = yt.mean(0).clamp(min=1e-3)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=((1 - pos) / pos).clamp(1.0, 30.0))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    gen = torch.Generator().manual_seed(seed)
+    for epoch in range(epochs):
+        order = torch.randperm(len(xt), generator=gen)
+        total = 0.0
+        for i in range(0, len(xt), 128):
+            idx = order[i : i + 128]
+            opt.zero_grad()
+            loss = loss_fn(model.logits(xt[idx]), yt[idx])  # type: ignore[operator]
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(idx)
+        if epoch % 10 == 0 or epoch == epochs - 1:
+            log.info(
+                "training.epoch model=%s epoch=%d loss=%.4f", type(model).__name__, epoch, total / len(xt)
+            )
+    return model.eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m edge_agent.training")
+    parser.add_argument("--train-drives", type=int, default=100)
+    parser.add_argument("--test-drives", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=MODELS_DIR)
+    parser.add_argument("--real-audio", type=Path, default=REAL_AUDIO)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    torch.set_num_threads(1)
+    started = time.monotonic()
+    train = collect(scenario_set(1, args.train_drives), args.jobs)
+    test = collect(scenario_set(100_001, args.test_drives), args.jobs)
+    real = real_sound_examples(args.real_audio, 7, 6) if args.real_audio.is_dir() else []
+    if not real:
+        log.warning(
+            "training.no_real_audio folder=%s: the audio model trains on generated sounds only",
+            args.real_audio,
+        )
+    log.info("training.data_ready seconds=%.0f real_audio_examples=%d", time.monotonic() - started, len(real))
+    specs = {
+        "motion": (motion.MODEL, lambda: WindowMLP(motion.WINDOW, motion.FEATURES)),
+        "proximity": (proximity.MODEL, lambda: WindowMLP(proximity.WINDOW, proximity.FEATURES)),
+        "audio": (audio.MODEL, lambda: LogMelCNN(len(audio.CLASSES))),
+    }
+    report: dict[str, dict[str, object]] = {}
+    args.out.mkdir(parents=True, exist_ok=True)
+    for kind, (name, make) in specs.items():
+        x, y = np.stack(train.x[kind]), np.stack(train.y[kind])
+        if kind == "audio" and real:
+            x = np.concatenate([x, np.stack([r[0] for r in real])])
+            y = np.concatenate([y, np.stack([r[1] for r in real])])
+        xt, yt = np.stack(test.x[kind]), np.stack(test.y[kind])
+        model = fit(make(), x, y, args.epochs if kind != "audio" else max(8, args.epochs // 4), seed=1)
+        # The FP32 reference ships beside the INT8 model (a few KiB) so tests can check their agreement.
+        fp32 = export_fp32(model, x[0], args.out / f"{name.removesuffix('-int8')}-fp32.onnx")
+        calibration = x[np.random.default_rng(0).choice(len(x), min(400, len(x)), replace=False)]
+        int8 = quantize_int8(fp32, args.out / f"{name}.onnx", calibration)
+        p32, p8 = predict(fp32, xt), predict(int8, xt)
+        report[kind] = {
+            "model": name,
+            "bytes_int8": int8.stat().st_size,
+            "bytes_fp32": fp32.stat().st_size,
+            "train_examples": len(x),
+            "train_positives": [int(v) for v in y.sum(0)],
+            "test_examples": len(xt),
+            "test_positives": [int(v) for v in yt.sum(0)],
+            "fp32": metrics(p32, yt),
+            "int8": metrics(p8, yt),
+            "int8_vs_fp32_max_abs_diff": round(float(np.abs(p32 - p8).max()), 4),
+            "int8_vs_fp32_agreement_at_0.5": round(float(((p32 >= 0.5) == (p8 >= 0.5)).mean()), 4),
+        }
+        log.info("training.model_done kind=%s %s", kind, json.dumps(report[kind]))
+    report["_run"] = {
+        "train_drives": args.train_drives,
+        "test_drives": args.test_drives,
+        "real_audio_examples": len(real),
+        "seconds": round(time.monotonic() - started),
+        "torch": torch.__version__,
+        "cpu_threads": 1,
+        "jobs": args.jobs,
+        "cpus": os.cpu_count(),
+    }
+    (args.out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_card(args.out / "MODEL_CARD.md", report)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""Incident bookkeeping on a real broker: an incident left incomplete expires (counted, chunks gone) and
+comes back when the device sends its manifest again; the same clip under another incident is linked to
+the first claim as a duplicate and counted."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from cloud_api.db.helpers import from_json
+from cloud_api.domain.claims.tables import Claim
+from cloud_api.domain.ingest.tables import Incident, IncidentChunk
+from cloud_api.settings import Settings
+from deploy.localstack import MosquittoBroker
+from shared_models import AckStatus
+from tests.integration.cloud.fleet_support import FleetDevice
+from tests.integration.cloud.support import CloudApp, running, wait_for
+
+CHUNK = 4096
+
+
+@pytest.fixture
+def cloud(make_settings: Callable[..., Settings], broker: MosquittoBroker) -> Iterator[CloudApp]:
+    settings = make_settings(
+        ingest_enabled=True,
+        mqtt_url=broker.url,
+        worker_enabled=False,
+        incident_expiry_s=1.0,
+        fleet_sweep_interval_s=3600.0,  # swept by hand below
+    )
+    with running(settings) as app:
+        wait_for(lambda: app.runtime.ingest.connected, 15, "ingest to connect")
+        yield app
+
+
+@pytest.fixture
+def device(cloud: CloudApp, broker: MosquittoBroker) -> Iterator[FleetDevice]:
+    sim = FleetDevice(broker.port, "cam-inc")
+    sim.wait_connected()
+    cloud.call(cloud.runtime.devices.register, sim.device_id, sim.public_pem)
+    yield sim
+    sim.close()
+
+
+def incident(cloud: CloudApp, incident_id: str) -> dict:
+    return cloud.call(Incident.select().where(Incident.incident_id == incident_id).first().run)
+
+
+def test_incomplete_incident_expires_and_a_resent_manifest_reopens_it(
+    cloud: CloudApp, device: FleetDevice
+) -> None:
+    clip = os.urandom(4 * CHUNK)
+    manifest, chunks = device.manifest("inc-stalled", clip, CHUNK)
+    device.send_manifest(manifest)
+    device.send_chunk(manifest, 0, chunks[0])
+    device.send_chunk(manifest, 1, chunks[1])
+    wait_for(lambda: cloud.runtime.metrics.ingest_accepted["chunk"] == 2, 20, "two chunks")
+
+    assert cloud.call(cloud.runtime.sweeper.expire_incidents) == []  # not stalled long enough yet
+    time.sleep(1.2)
+    assert cloud.call(cloud.runtime.sweeper.expire_incidents) == [("cam-inc", "inc-stalled")]
+    assert (
+        incident(cloud, "inc-stalled")["state"] == "EXPIRED" and cloud.runtime.metrics.incidents_expired == 1
+    )
+    assert cloud.call(IncidentChunk.count().run) == 0
+    assert not (cloud.runtime.settings.blob_dir / "incoming" / "cam-inc" / "inc-stalled").exists()
+    device.send_chunk(manifest, 2, chunks[2])  # a straggler for an expired incident is ignored
+
+    device.send_manifest(manifest)  # the device still holds the clip and asks again
+    reopened = device.next_ack()
+    assert reopened.status is AckStatus.MISSING and reopened.missing == [0, 1, 2, 3]
+    for seq, data in enumerate(chunks):
+        device.send_chunk(manifest, seq, data)
+    done = device.next_ack()
+    assert done.status is AckStatus.COMPLETE and cloud.call(Claim.count().run) == 1
+    assert (
+        incident(cloud, "inc-stalled")["state"] == "COMPLETE" and cloud.runtime.metrics.incidents_expired == 1
+    )
+    metrics = cloud.client.get("/metrics", headers=cloud.headers("read"))
+    assert metrics.status_code == 200
+
+
+def test_same_bytes_under_another_incident_are_linked_as_duplicate(
+    cloud: CloudApp, device: FleetDevice
+) -> None:
+    clip = os.urandom(3 * CHUNK)
+    claims = []
+    for incident_id in ("inc-original", "inc-replayed"):
+        manifest, chunks = device.manifest(incident_id, clip, CHUNK)
+        device.send_manifest(manifest)
+        for seq, data in enumerate(chunks):
+            device.send_chunk(manifest, seq, data)
+        ack = device.next_ack()
+        assert ack.status is AckStatus.COMPLETE
+        claims.append(ack.claim_id)
+    assert claims[0] != claims[1] and cloud.call(Claim.count().run) == 2  # one claim per incident
+    assert incident(cloud, "inc-original")["duplicate_of"] is None
+    assert incident(cloud, "inc-replayed")["duplicate_of"] == claims[0]
+    second = cloud.call(Claim.select(Claim.metadata).where(Claim.id == claims[1]).first().run)
+    assert from_json(second["metadata"])["duplicate_of"] == claims[0]
+    assert cloud.runtime.metrics.duplicate_clips == 1 and not cloud.runtime.metrics.ingest_rejected

@@ -1,0 +1,132 @@
+"""Learned miners on generated drives: each scores impacts above normal driving; cuts reset; the G-sensor
+feature; a running session takes a pushed config (fusion thresholds, weights, miners switched off)."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+import msgspec
+import numpy as np
+import pytest
+
+from edge_agent.fusion import FusionConfig, FusionEngine
+from edge_agent.miners import EgoMotion, build_miners, default_miner_configs, miner_classes
+from edge_agent.miners.plugins.motion import DELAY, AccelPeaks, MotionMiner
+from edge_agent.mining import MiningResult, MiningSession
+from edge_agent.sample.scenarios import Scenario, build_scenario
+from edge_agent.sample.stream import GeneratedSource
+from edge_agent.settings import AgentConfig, merge_config
+from edge_agent.source import AccelBlock, VideoFrame
+
+RATE_HZ = 10.0
+IMPACT_S = 7.0
+
+
+@cache
+def mined(kind: str, seed: int) -> MiningResult:
+    event = IMPACT_S if kind != "normal" else None
+    drive = build_scenario(Scenario(kind=kind, seed=seed, duration_s=12.0, event_s=event))  # type: ignore[arg-type]
+    source = GeneratedSource([drive], accel=False)
+    session = MiningSession(source.info, AgentConfig())
+    for item in source:
+        session.feed(item)
+    return session.finish()
+
+
+def peak(result: MiningResult, miner: str, lo_s: float = 0.0, hi_s: float = 1e9) -> float:
+    scores = result.timelines[miner].scores
+    return max(scores[max(0, int(lo_s * RATE_HZ)) : int(hi_s * RATE_HZ) + 1])
+
+
+def test_every_registered_miner_builds_with_a_model_version_and_scores_a_drive() -> None:
+    assert set(miner_classes()) == {"audio", "motion", "proximity"}
+    for miner in build_miners(default_miner_configs(), RATE_HZ):
+        assert miner.version.endswith("-int8-1")
+    result = mined("rear_end", 900_001)
+    assert result.versions == {
+        "audio": "audio-cnn-int8-1",
+        "motion": "motion-mlp-int8-1",
+        "proximity": "proximity-mlp-int8-1",
+    }
+    for timeline in result.timelines.values():
+        assert len(timeline.scores) == 120 and all(0.0 <= s <= 1.0 for s in timeline.scores)
+        assert max(timeline.scores) > 0.0
+
+
+@pytest.mark.parametrize("seed", [900_001, 900_002])
+def test_each_model_scores_a_generated_impact_above_normal_driving(seed: int) -> None:
+    crash, normal = mined("rear_end", seed), mined("normal", seed + 10)
+    assert peak(crash, "motion", IMPACT_S - 0.5, IMPACT_S + 0.8) > max(0.5, peak(normal, "motion"))
+    assert peak(crash, "audio", IMPACT_S - 0.5, IMPACT_S + 0.8) > max(0.5, peak(normal, "audio"))
+    assert peak(crash, "proximity", IMPACT_S - 1.5, IMPACT_S + 0.2) > peak(normal, "proximity")
+    assert len(crash.incidents) == 1 and normal.incidents == []
+    assert abs(crash.incidents[0].peak_s - IMPACT_S) <= 1.0
+
+
+def test_a_cut_clears_the_motion_window() -> None:
+    miner = MotionMiner(default_miner_configs()["motion"], RATE_HZ)
+    gray = np.zeros((18, 32), np.uint8)
+    for i in range(20):
+        miner.on_video(
+            VideoFrame(t=i / RATE_HZ, index=i, gray=gray), EgoMotion(t=i / RATE_HZ, dx=0.01, valid=True)
+        )
+    assert miner.window.full
+    miner.on_video(VideoFrame(t=2.0, index=20, gray=gray), EgoMotion(t=2.0, cut=True))
+    assert (
+        miner.window.filled == 0 and len(miner.track.scores) == round((1.9 - DELAY / RATE_HZ) * RATE_HZ) + 1
+    )
+
+
+def test_accel_peak_is_the_deviation_from_the_running_median_in_g() -> None:
+    peaks = AccelPeaks()
+    t = np.arange(0, 3.0, 0.01)
+    az = np.full_like(t, 9.81)
+    az[(t >= 2.0) & (t < 2.1)] += 5 * 9.81  # a 5 g spike
+    samples = np.stack([t, np.zeros_like(t), np.zeros_like(t), az], axis=1).astype(np.float32)
+    peaks.add(AccelBlock(t=0.0, samples=samples))
+    assert peaks.peak_until(1.9) < 0.01
+    assert 4.9 < peaks.peak_until(2.2) < 5.1
+    assert peaks.peak_until(2.3) < 0.01  # each reading counts once
+
+
+def test_fusion_reconfigure_changes_thresholds_mid_stream() -> None:
+    engine = FusionEngine(FusionConfig(corroboration_s=0.0, cooldown_s=0.0), {"motion": 1.0}, RATE_HZ)
+    bins = [{"motion": 0.0}] * 10 + [{"motion": 0.6}] * 5 + [{"motion": 0.0}] * 10
+    assert sum(len(engine.push(b)) for b in bins) == 1
+    engine.reconfigure(
+        FusionConfig(corroboration_s=0.0, cooldown_s=0.0, enter_threshold=0.7), {"motion": 1.0}
+    )
+    assert sum(len(engine.push(b)) for b in bins) + len(engine.finish()) == 0
+
+
+def test_session_reconfigure_applies_a_pushed_config(caplog: pytest.LogCaptureFixture) -> None:
+    drive = build_scenario(Scenario(kind="rear_end", seed=900_001, duration_s=12.0, event_s=IMPACT_S))
+    source = GeneratedSource([drive])
+    session = MiningSession(source.info, AgentConfig())
+    pushed = merge_config(
+        AgentConfig(),
+        {
+            "fusion": {"enter_threshold": 0.99, "exit_threshold": 0.9, "max_incidents_per_hour": 0},
+            "miners": {"proximity": {"enabled": False}},
+            "analysis": {"width": 640},
+        },
+    )
+    with caplog.at_level(logging.INFO):
+        for i, item in enumerate(source):
+            if i == 50:
+                session.reconfigure(pushed)
+            session.feed(item)
+    result = session.finish()
+    assert result.incidents == []  # the same drive gives one incident under the defaults (test above)
+    assert "fusion.suppressed reason=budget" in caplog.text
+    assert [m.kind for m in session.active] == ["audio", "motion"]
+    assert session.fusion.config.enter_threshold == 0.99 and set(session.fusion.weights) == {
+        "audio",
+        "motion",
+    }
+    assert "mining.reconfigure_deferred analysis_changed=True" in caplog.text
+    assert "fusion.reconfigured enter=0.990" in caplog.text
+    back = msgspec.structs.replace(pushed, fusion=FusionConfig())
+    session.reconfigure(back)
+    assert session.fusion.config == FusionConfig()
