@@ -35,7 +35,7 @@ setup-train: setup
 
 # train, export, INT8-quantize and card every model the repo ships (edge miners, cloud local scene model)
 train-models: setup-train
-    {{py}} -m edge_agent.training
+    {{py}} -m edge_agent.training --jobs 2
     {{py}} -m cloud_api.training
 
 # evaluate the edge miners over ../shared/data/real (where present) and generated drives

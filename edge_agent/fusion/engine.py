@@ -31,6 +31,10 @@ class FusionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     min_duration_s: Seconds = 0.2  # shorter incidents are dropped as glitches
     cooldown_s: Seconds = 10.0  # no new incident may start this soon after the last one ended
     max_incidents_per_hour: Annotated[int, msgspec.Meta(ge=0)] = 12  # upload budget, on the source's clock
+    # Miners whose score foreshadows a collision but is no evidence of contact (looming ahead happens on
+    # every approach to a queue). They add to an open incident's score but never decide that one opens:
+    # the contact miners' own fused score must reach enter_threshold too.
+    precursors: frozenset[str] = frozenset({"proximity"})
 
     def __post_init__(self) -> None:
         if self.exit_threshold > self.enter_threshold:
@@ -52,7 +56,7 @@ class FusionEngine:
         self.config = config
         self.weights = {k: w for k, w in weights.items() if w > 0}
         self.rate_hz = rate_hz
-        self._half = max(0, int(round(config.corroboration_s * rate_hz / 2)))
+        self._half = max(0, round(config.corroboration_s * rate_hz / 2))
         self._bins: deque[dict[str, float]] = deque()  # raw bins still inside some decision window
         self._base = 0  # index of _bins[0]
         self._received = 0
@@ -72,7 +76,7 @@ class FusionEngine:
         """
         self.config = config
         self.weights = {k: w for k, w in weights.items() if w > 0}
-        self._half = max(0, int(round(config.corroboration_s * self.rate_hz / 2)))
+        self._half = max(0, round(config.corroboration_s * self.rate_hz / 2))
         log.info(
             "fusion.reconfigured enter=%.3f exit=%.3f cooldown_s=%.1f budget=%d weights=%s",
             config.enter_threshold,
@@ -116,7 +120,7 @@ class FusionEngine:
         elif self._above_exit_since is None:
             self._above_exit_since = t
         if self._open is None:
-            if fused >= self.config.enter_threshold:
+            if fused >= self.config.enter_threshold and self._contact(held) >= self.config.enter_threshold:
                 self._start(t, fused, raw, held)
             return []
         if (fused, raw) > self._open.peak_key:
@@ -127,6 +131,16 @@ class FusionEngine:
     def _fuse(self, scores: Mapping[str, float]) -> float:
         total = sum(self.weights.values())
         return sum(w * scores.get(k, 0.0) for k, w in self.weights.items()) / total if total else 0.0
+
+    def _contact(self, scores: Mapping[str, float]) -> float:
+        """The fused score of the miners that sense contact itself (a jolt, a bang), precursors left out.
+
+        A strong jolt on a road with a sound track but no bang, tipped over the threshold by a looming
+        score, is the pattern of a pothole behind a queue; a collision also shakes or sounds.
+        """
+        contact = {k: w for k, w in self.weights.items() if k not in self.config.precursors}
+        total = sum(contact.values())
+        return sum(w * scores.get(k, 0.0) for k, w in contact.items()) / total if total else 0.0
 
     def _start(self, t: float, fused: float, raw: float, held: dict[str, float]) -> None:
         start = self._above_exit_since if self._above_exit_since is not None else t

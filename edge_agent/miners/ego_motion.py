@@ -20,6 +20,13 @@ from edge_agent.source.base import VideoFrame
 _THUMB = (32, 18)
 _FLAT_STD = 4.0  # gray levels: black, blank or fully washed-out frames carry no motion information
 _MIN_TRACKS = 8
+# Tracking budget. A similarity transform has four unknowns; 60 corners spread over the frame leave
+# RANSAC ample inliers when a car covers a third of the view (100 before: tracking was 40 % of mining).
+# At 160 px wide and 10 Hz two pyramid levels with an 11 px window follow about 5 * 2**2 = 20 px per step;
+# a third level (a 20 px wide image) added cost, not range the scene-cut test would accept anyway.
+_CORNERS = 60
+_LK_WINDOW = (11, 11)
+_LK_LEVELS = 2
 
 
 class EgoMotion(msgspec.Struct, frozen=True):
@@ -69,10 +76,12 @@ class EgoMotionEstimator:
         return self._track(prev, gray, frame.t)
 
     def _track(self, prev: np.ndarray, gray: np.ndarray, t: float) -> EgoMotion:
-        corners = cv2.goodFeaturesToTrack(prev, 100, 0.01, 4)
+        corners = cv2.goodFeaturesToTrack(prev, _CORNERS, 0.01, 4)
         if corners is None or len(corners) < _MIN_TRACKS:
             return EgoMotion(t=t)
-        moved, status, _ = cv2.calcOpticalFlowPyrLK(prev, gray, corners, None, winSize=(15, 15), maxLevel=3)
+        moved, status, _ = cv2.calcOpticalFlowPyrLK(
+            prev, gray, corners, None, winSize=_LK_WINDOW, maxLevel=_LK_LEVELS
+        )
         ok = status.ravel() == 1
         if int(ok.sum()) < _MIN_TRACKS:
             return EgoMotion(t=t, cut=True)

@@ -51,7 +51,7 @@ class LoomingMeter:
             y0, x0 = int((h - ch) / 2), int((w - cw) / 2)
             crop = old[y0 : y0 + max(2, int(ch)), x0 : x0 + max(2, int(cw))]
             template = cv2.resize(crop, (tw, th), interpolation=cv2.INTER_LINEAR)
-            if float(template.std()) < 2.0:
+            if float(cv2.meanStdDev(template)[1][0, 0]) < 2.0:  # flat: nothing to match (cheaper than .std())
                 continue
             scores[i] = float(cv2.matchTemplate(now, template, cv2.TM_CCOEFF_NORMED).max())
         best = int(np.argmax(scores))

@@ -54,7 +54,7 @@ def fit(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, seed:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edge_agent.training")
-    parser.add_argument("--train-drives", type=int, default=100)
+    parser.add_argument("--train-drives", type=int, default=300)  # the committed motion and proximity models
     parser.add_argument("--test-drives", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--jobs", type=int, default=1)

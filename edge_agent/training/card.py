@@ -9,7 +9,7 @@ _ABOUT = {
     "motion": (
         (
             "16 ticks (1.6 s at 10 Hz) x 7: camera velocity (shift x/y, roll, zoom per 0.1 s), tracking held, "
-            "G-sensor peak deviation (g), G-sensor present"
+            "G-sensor peak deviation (g), G-sensor present; velocities and g as signed log1p(4|v|)"
         ),
         "P(collision jolt 0.3 s before the newest tick)",
     ),
@@ -46,7 +46,9 @@ def write_card(path: Path, report: dict[str, Any]) -> None:
         f"- Training: {run['train_drives']} generated drives (edge_agent.sample.scenarios: normal driving with",
         "  bumps, potholes, horns, tunnels and flicker; rear-end, side and pedestrian-like impacts of random",
         "  severity; near misses with hard braking and tyre squeal; indicator tones and knocks; ego speed",
-        "  0.45-1.25 x the plan's, one drive in five crawling), every other one with a G-sensor log, frames",
+        "  0.45-1.25 x the plan's, one drive in five crawling; camera shake of a windscreen mount at 6-12 Hz,",
+        "  roughness log-uniform over 10x, sized to the shake the tracker measures on real dashcam clips),",
+        "  every other one with a G-sensor log, frames",
         "  through a JPEG round trip of random quality (a stand-in for the recorder's H.264). Motion windows",
         "  are also replayed with a steady turn or slope added. Features are tapped from the miners' own code.",
         f"- Audio also: {run['real_audio_examples']} windows from three real recordings in",
@@ -85,13 +87,19 @@ def write_card(path: Path, report: dict[str, Any]) -> None:
         "- The proximity model only knows a lead vehicle ahead; crossing traffic and side hits do not loom.",
         "- The motion model sees only ego-motion: a crash the ego vehicle merely witnesses gives it nothing.",
         "- Audio: three real recordings are few; music or speech in the cabin were not in the training data.",
-        "- Generated drives are analysed at 10 fps (every third rendered frame): at highway speed the camera",
-        "  tracker loses its corners between such frames, so fast drives teach the motion model little. On",
-        "  the vehicle the tracker runs at the source frame rate. `just eval` reports how far this carries.",
+        "- Generated drives are analysed at 10 fps (every third rendered frame), and the vehicle tracks camera",
+        "  motion at the same 10 Hz (tick frame to tick frame), so both see the same tracker. At highway speed",
+        "  the tracker can lose its corners over 0.1 s; such a step counts as a cut and clears the motion window.",
         "",
         (
             f"Run: torch {run['torch']}, {run['cpu_threads']} thread per process, {run['jobs']} process(es), "
             f"{run['seconds']} s wall."
         ),
     ]
+    previous = run.get("audio_from_previous_run")
+    if previous:  # the audio model's inputs did not change, so it was kept rather than retrained
+        lines.append(
+            f"The audio model is from an earlier run ({previous['train_drives']} drives, {previous['seconds']} s wall); "
+            "its inputs are unchanged."
+        )
     path.write_text("\n".join(lines) + "\n")

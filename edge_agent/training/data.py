@@ -16,6 +16,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
+from edge_agent.miners.plugins import motion
 from edge_agent.mining import MiningSession
 from edge_agent.sample.scenarios import Scenario, ScenarioDrive, build_scenario
 from edge_agent.sample.sound import SAMPLE_RATE
@@ -81,8 +82,9 @@ def turning(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     yaw = rng.uniform(-0.6, 0.6) + rng.uniform(-0.3, 0.3) * ramp
     pitch = rng.uniform(-0.1, 0.1) + rng.uniform(-0.05, 0.05) * ramp
     valid = x[:, 4]
-    out[:, 0] += (yaw * valid).astype(np.float32)
-    out[:, 1] += (pitch * valid).astype(np.float32)
+    # The window holds compressed velocities (motion.compress): add the turn in linear velocity.
+    out[:, 0] = motion.compress(motion.expand(x[:, 0]) + (yaw * valid).astype(np.float32))
+    out[:, 1] = motion.compress(motion.expand(x[:, 1]) + (pitch * valid).astype(np.float32))
     return out
 
 

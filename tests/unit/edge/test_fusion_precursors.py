@@ -1,0 +1,61 @@
+"""Fusion: a precursor miner (looming ahead) adds to an incident's score but never decides that one opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import edge_agent
+from edge_agent.fusion import FusionConfig, FusionEngine, Incident
+from edge_agent.settings import load_config
+
+RATE = 10.0
+WEIGHTS = {"motion": 0.45, "audio": 0.35, "proximity": 0.1}
+
+
+def run(config: FusionConfig, bins: list[dict[str, float]], weights: dict[str, float]) -> list[Incident]:
+    engine = FusionEngine(config, weights, RATE)
+    out: list[Incident] = []
+    for scores in bins:
+        out += engine.push(scores)
+    return out + engine.finish()
+
+
+def event(jolt: float, bang: float, looming: float) -> list[dict[str, float]]:
+    """Ten quiet seconds with one second of the given scores in the middle."""
+    bins = [{"motion": 0.0, "audio": 0.0, "proximity": 0.0} for _ in range(100)]
+    for i in range(50, 60):
+        bins[i] = {"motion": jolt, "audio": bang, "proximity": looming}
+    return bins
+
+
+def test_jolt_tipped_over_by_looming_alone_opens_nothing_where_there_is_sound() -> None:
+    # fused (0.45 + 0.35 * 0.02 + 0.1) / 0.9 = 0.62 >= 0.6, but contact evidence (0.45 + 0.007) / 0.8 = 0.57
+    bins = event(jolt=1.0, bang=0.02, looming=1.0)
+    assert run(FusionConfig(), bins, WEIGHTS) == []
+    [incident] = run(FusionConfig(precursors=frozenset()), bins, WEIGHTS)  # the old rule: looming counted
+    assert incident.score >= 0.6
+
+
+def test_jolt_and_bang_open_one_incident_and_looming_adds_to_its_score() -> None:
+    [quiet_ahead] = run(FusionConfig(), event(jolt=0.9, bang=0.6, looming=0.0), WEIGHTS)
+    [closing_in] = run(FusionConfig(), event(jolt=0.9, bang=0.6, looming=1.0), WEIGHTS)
+    assert quiet_ahead.peak_s == closing_in.peak_s
+    assert closing_in.score > quiet_ahead.score
+
+
+def test_without_a_sound_track_a_strong_jolt_still_opens_one() -> None:
+    weights = {"motion": 0.45, "proximity": 0.1}
+    bins = [{k: v for k, v in b.items() if k != "audio"} for b in event(jolt=0.8, bang=0.0, looming=0.0)]
+    assert len(run(FusionConfig(), bins, weights)) == 1
+    weak = [{k: v for k, v in b.items() if k != "audio"} for b in event(jolt=0.55, bang=0.0, looming=1.0)]
+    # fused (0.45 * 0.55 + 0.1) / 0.55 = 0.63, but the jolt alone is 0.55: looming cannot carry it
+    assert run(FusionConfig(), weak, weights) == []
+
+
+def test_default_config_names_proximity_a_precursor() -> None:
+    shipped = Path(edge_agent.__file__).parent / "default_config.toml"
+    assert (
+        load_config(shipped).fusion.precursors
+        == frozenset({"proximity"})
+        == load_config(None).fusion.precursors
+    )
