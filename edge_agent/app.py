@@ -47,7 +47,7 @@ class AgentOptions(msgspec.Struct, frozen=True, kw_only=True):
     mqtt_username: str | None = None  # defaults to the device id when a password file is given
     mqtt_password_file: Path | None = None
     gsensor_path: Path | None = None  # G-sensor CSV; by default <source stem>.gsensor.csv beside the video
-    idle_timeout_s: float = 240.0  # exit_when_idle gives up (exit 1) after this long
+    idle_timeout_s: float = 240.0  # exit_when_idle gives up (exit 1) this long after the source is mined
 
 
 class EdgeAgent:
@@ -232,22 +232,19 @@ class EdgeAgent:
 
     def wait(self) -> int:
         """Block until stopped (exit 0) or, with ``exit_when_idle``, until there is nothing left to do."""
-        deadline = time.monotonic() + self.options.idle_timeout_s
+        deadline: float | None = None  # the wait for acks starts once the source is mined
         while not self.stop.wait(0.2):
-            if not self.options.exit_when_idle:
+            if not self.options.exit_when_idle or not self.source_done.is_set():
                 continue
-            if self.source_done.is_set():
-                if not self.source_ok:
-                    print("edge-agent: the source could not be processed (see the log)", file=sys.stderr)
-                    return 1
-                if self.outbox.depth() == 0:
-                    log.info("agent.idle source=%s outbox=empty", self.options.source)
-                    return 0
+            if not self.source_ok:
+                print("edge-agent: the source could not be processed (see the log)", file=sys.stderr)
+                return 1
+            if self.outbox.depth() == 0:
+                log.info("agent.idle source=%s outbox=empty", self.options.source)
+                return 0
+            deadline = deadline or time.monotonic() + self.options.idle_timeout_s
             if time.monotonic() > deadline:
-                pending = f"{self.outbox.depth()} clip(s) still waiting for the cloud's ack"
-                return self._gave_up(
-                    pending if self.source_done.is_set() else "the source is still being mined"
-                )
+                return self._gave_up(f"{self.outbox.depth()} clip(s) still waiting for the cloud's ack")
         return 0
 
     def _gave_up(self, what: str) -> int:

@@ -267,3 +267,8 @@ class DeviceSide:
         if self._thread.is_alive():
             self._thread.join(10)
         self.link.close()
+
+
+def agent_run_args(source: Path, device_id: str, broker_url: str, data_dir: Path) -> list[str]:
+    """``edge-agent run`` arguments for a test's agent process."""
+    return ["run", "--source", str(source), "--device-id", device_id, "--broker", broker_url, "--data-dir", str(data_dir)]

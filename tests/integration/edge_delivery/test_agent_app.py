@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from delivery_support import ScriptedCloud, TopicProbe, wait_until
+from delivery_support import ScriptedCloud, TopicProbe, agent_run_args, wait_until
 
 from deploy.localstack import MosquittoBroker, free_port
 from edge_agent.app import AgentOptions, run_agent
@@ -117,17 +117,7 @@ def test_bad_broker_url_fails_fast(drive: Path, data_dir: Path, capsys: pytest.C
 
 
 def _agent_process(drive: Path, data_dir: Path, broker: MosquittoBroker) -> subprocess.Popen[bytes]:
-    args = [
-        "run",
-        "--source",
-        str(drive),
-        "--device-id",
-        DEVICE_ID,
-        "--broker",
-        broker.url,
-        "--data-dir",
-        str(data_dir),
-    ]
+    args = agent_run_args(drive, DEVICE_ID, broker.url, data_dir)
     return subprocess.Popen(
         [sys.executable, "-m", "edge_agent.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from delivery_support import ClipMaker, ScriptedCloud, TopicProbe, wait_until
+from delivery_support import ClipMaker, ScriptedCloud, TopicProbe, agent_run_args, wait_until
 
 from deploy.localstack import MosquittoBroker
 from edge_agent.outbox import Outbox
@@ -44,17 +44,7 @@ def test_clip_write_hits_the_disk_limit_agent_keeps_running_and_outbox_is_kept(
     cloud.auto_complete = False  # hold the queued clip in the outbox until the test has checked the failure
     results = TopicProbe(broker.url, topic_for(TopicKind.COMMAND_RESULT, DEVICE_ID))
     log_path = tmp_path / "agent.log"
-    args = [
-        "run",
-        "--source",
-        str(drive),
-        "--device-id",
-        DEVICE_ID,
-        "--broker",
-        broker.url,
-        "--data-dir",
-        str(data_dir),
-    ]
+    args = agent_run_args(drive, DEVICE_ID, broker.url, data_dir)
     with log_path.open("wb") as log:  # the log is the test's file, not written under the agent's limit
         agent = subprocess.Popen(
             [sys.executable, "-m", "edge_agent.cli", *args],

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import av
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from delivery_support import ClipMaker, ScriptedCloud, wait_until
+from delivery_support import ClipMaker, ScriptedCloud, agent_run_args, wait_until
 
 from deploy.localstack import MosquittoBroker
 from edge_agent.clips import DeviceKey
@@ -31,17 +31,7 @@ DEVICE_ID = "dev-test-1"  # the id ClipMaker signs for
 def start_agent(
     source: Path, data_dir: Path, broker: MosquittoBroker, *extra: str
 ) -> subprocess.Popen[bytes]:
-    args = [
-        "run",
-        "--source",
-        str(source),
-        "--device-id",
-        DEVICE_ID,
-        "--broker",
-        broker.url,
-        "--data-dir",
-        str(data_dir),
-    ]
+    args = agent_run_args(source, DEVICE_ID, broker.url, data_dir)
     return subprocess.Popen(
         [sys.executable, "-m", "edge_agent.cli", *args, *extra],
         stdout=subprocess.DEVNULL,
