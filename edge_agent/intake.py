@@ -181,8 +181,8 @@ class FileIntake:
         recorded_at: float,
     ) -> None:
         clip_cfg = self.config.clip
-        start = max(0.0, incident.peak_s - clip_cfg.pre_roll_s)
-        end = min(result.duration_s, incident.peak_s + clip_cfg.post_roll_s)
+        start, end = incident.clip_window(clip_cfg.pre_roll_s, clip_cfg.post_roll_s)
+        start, end = max(0.0, start), min(result.duration_s, end)
         incident_id = new_incident_id()
         clip = cut_clip(source, start, end, self.work_dir / f"{incident_id}.mp4")
         manifest = build_manifest(

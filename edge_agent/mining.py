@@ -3,6 +3,12 @@
 ``MiningSession`` is the streaming core: ``feed`` each decoded item and get back the incidents that
 closed; bins are handed to fusion once every miner has had a chance to score them (a short, fixed
 latency behind the media clock). ``mine_file`` is that loop over a whole recording.
+
+Items are mined in bursts (``[analysis] burst_s`` of media at a time), not one by one as they arrive:
+between two items the decoder runs over megabytes of full-size pictures and evicts the miners' models,
+buffers and code from the CPU caches, and mining item by item paid those misses on every call (it cost
+about 45 % of decode time on one x86 core, against about 25 % in bursts of 0.3 s). A burst also hands
+the audio miner one block instead of dozens of codec-sized ones.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import math
 from pathlib import Path
 
 import msgspec
+import numpy as np
 
 from edge_agent.fusion import FusionEngine, Incident
 from edge_agent.miners import AUDIO, VIDEO, EgoMotionEstimator, build_miners
@@ -22,6 +29,8 @@ from shared_models import MinerTimeline
 log = logging.getLogger(__name__)
 
 _LATENCY_S = 0.5  # miners write scores up to this far behind the newest item they were fed
+
+Item = VideoFrame | AudioBlock | AccelBlock
 
 
 class MiningResult(msgspec.Struct, frozen=True):
@@ -55,8 +64,9 @@ class MiningSession:
         self.ego = EgoMotionEstimator(
             config.analysis.motion_width, config.analysis.cut_inlier_ratio, config.analysis.cut_correlation
         )
-        self.frames = 0
+        self.frames = 0  # frames fed, mined or waiting in the burst
         self.cuts = 0
+        self._burst: list[Item] = []
         self._last_tick = -1
         self._video_t = 0.0  # time of the newest frame
         self._audio_t = 0.0 if info.audio_rate else math.inf  # end of the newest audio block
@@ -86,34 +96,51 @@ class MiningSession:
         self.fusion.reconfigure(config.fusion, {m.kind: m.config.weight for m in self.active})
         self.config = config
 
-    def feed(self, item: VideoFrame | AudioBlock | AccelBlock) -> list[Incident]:
-        """One decoded item; returns incidents that closed because of it (usually none)."""
+    def feed(self, item: Item) -> list[Incident]:
+        """One decoded item; returns incidents that closed because of it (usually none).
+
+        The item waits in the current burst until the burst spans ``burst_s`` of media; then the whole
+        burst is mined. ``finish`` mines what is left.
+        """
         if isinstance(item, VideoFrame):
-            # Camera motion is tracked from tick frame to tick frame (10 Hz), the rate the models were
-            # trained at: tracking every frame and summing the steps adds the tracker's per-step noise
-            # three times over (at 30 fps), a shake the motion model never saw, and it was 40 % of the
-            # mining cost. Frames between ticks are decoded (the clip needs them) but not analysed.
-            tick = math.floor(item.t * self.rate_hz + 1e-3)
-            if tick > self._last_tick:
-                self._last_tick = tick
-                ego = self.ego.update(item)
-                if ego.cut:
-                    self.cuts += 1
-                    log.debug("mining.scene_cut t=%.2f", item.t)
-                for miner in self.miners:
-                    miner.on_video(item, ego)
             self.frames += 1
-            self._video_t = item.t
-        elif isinstance(item, AccelBlock):
-            for miner in self.miners:
-                miner.on_accel(item)
+        self._burst.append(item)
+        if item.t - self._burst[0].t < self.config.analysis.burst_s:
             return []
-        else:
+        return self._mine_burst()
+
+    def _mine_burst(self) -> list[Incident]:
+        burst, self._burst = self._burst, []
+        audio = [item for item in burst if isinstance(item, AudioBlock)]
+        for item in burst:
+            if isinstance(item, VideoFrame):
+                self._mine_frame(item)
+            elif isinstance(item, AccelBlock):  # before the frames after it: the motion miner pairs them
+                for miner in self.miners:
+                    miner.on_accel(item)
+        if audio:  # no miner reads both audio and video, so the burst's audio can go in one block
+            block = audio[0] if len(audio) == 1 else _joined(audio)
             for miner in self.miners:
-                miner.on_audio(item)
-            self._audio_t = item.t + len(item.samples) / item.rate
+                miner.on_audio(block)
+            self._audio_t = block.t + len(block.samples) / block.rate
         ready = int((min(self._video_t, self._audio_t) - _LATENCY_S) * self.rate_hz)
         return self._push_until(ready)
+
+    def _mine_frame(self, frame: VideoFrame) -> None:
+        # Camera motion is tracked from tick frame to tick frame (10 Hz), the rate the models were
+        # trained at: tracking every frame and summing the steps adds the tracker's per-step noise
+        # three times over (at 30 fps), a shake the motion model never saw, and it was 40 % of the
+        # mining cost. Frames between ticks are decoded (the clip needs them) but not analysed.
+        tick = math.floor(frame.t * self.rate_hz + 1e-3)
+        if tick > self._last_tick:
+            self._last_tick = tick
+            ego = self.ego.update(frame)
+            if ego.cut:
+                self.cuts += 1
+                log.debug("mining.scene_cut t=%.2f", frame.t)
+            for miner in self.miners:
+                miner.on_video(frame, ego)
+        self._video_t = frame.t
 
     def _push_until(self, bins: int) -> list[Incident]:
         closed: list[Incident] = []
@@ -124,7 +151,9 @@ class MiningSession:
         return closed
 
     def finish(self) -> MiningResult:
-        """Flush the last bins and close any open incident; the session is done after this."""
+        """Mine the last burst, flush the last bins and close any open incident; the session is done."""
+        if self._burst:
+            self._mine_burst()
         duration = self._video_t + (1.0 / self.info.fps if self.info.fps else 0.0)
         bins = max(1, math.ceil(duration * self.rate_hz - 1e-9))
         self._push_until(bins)
@@ -145,6 +174,11 @@ class MiningSession:
             frames=self.frames,
             versions={m.kind: m.version for m in self.miners},
         )
+
+
+def _joined(blocks: list[AudioBlock]) -> AudioBlock:
+    """Consecutive blocks as one (the log-mel framing is the same however the stream is cut)."""
+    return AudioBlock(t=blocks[0].t, samples=np.concatenate([b.samples for b in blocks]), rate=blocks[0].rate)
 
 
 def mine_source(source: Source, config: AgentConfig) -> MiningResult:

@@ -1,9 +1,10 @@
 """``python -m edge_agent.evaluation`` (``just eval``): miners + fusion over real and generated clips.
 
 Prints one row per clip and the totals per segment (real / generated, kind, view, ego involvement):
-recall (an impact counts as found when an incident's upload window [peak - pre_roll, peak + post_roll]
-contains it), false triggers per hour of normal driving, share of footage uploaded, median time from
-impact to incident start, and scene-cut clips that triggered. Thresholds are never fitted here.
+recall (an impact counts as found when an incident's clip window contains it: [peak - pre_roll,
+peak + post_roll], widened to the incident's whole span, ``Incident.clip_window``), false triggers per
+hour of normal driving, share of footage uploaded, median time from impact to incident start, and
+scene-cut clips that triggered. Thresholds are never fitted here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import msgspec
 
-from edge_agent.evaluation.metrics import Clip, Totals, Window, found_index, totals, uploaded_s
+from edge_agent.evaluation.metrics import Clip, Totals, found_index, totals, uploaded_s
 from edge_agent.evaluation.sets import Job, generated_jobs, real_jobs, run_job
 from edge_agent.settings import AgentConfig, load_config
 
@@ -49,15 +50,15 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def print_report(clips: list[Clip], by_segment: dict[str, Totals], window: Window) -> None:
+def print_report(clips: list[Clip], by_segment: dict[str, Totals]) -> None:
     w = sys.stdout.write
     w(
         f"{'clip':52} {'kind':8} {'view':7} {'ego':3} {'dur_s':>6} {'impact':>6}  found  ttd_s  upload  peaks\n"
     )
     for c in clips:
-        i = found_index(c, window)
+        i = found_index(c)
         ttd = f"{c.starts[i] - c.impact_s:+.1f}" if i is not None and c.impact_s is not None else "-"
-        share = uploaded_s(c, window) / c.duration_s if c.duration_s else 0.0
+        share = uploaded_s(c) / c.duration_s if c.duration_s else 0.0
         found = ("yes" if i is not None else "NO") if c.kind == "crash" else "-"
         peaks = ",".join(f"{p:.1f}" for p in c.peaks[:6]) + ("..." if len(c.peaks) > 6 else "")
         w(
@@ -94,7 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     config = load_config(args.config)
-    window = Window(config.clip.pre_roll_s, config.clip.post_roll_s)
     jobs: list[Job] = []
     if (args.real / "labels.tsv").is_file():
         jobs += real_jobs(args.real)
@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     for c in clips:
         groups[segment(c)].append(c)
         groups[f"{c.group}/ALL"].append(c)
-    by_segment = {name: totals(groups[name], window) for name in sorted(groups)}
-    print_report(clips, by_segment, window)
+    by_segment = {name: totals(groups[name]) for name in sorted(groups)}
+    print_report(clips, by_segment)
     if args.json:
         args.json.write_text(msgspec.json.encode({"clips": clips, "totals": by_segment}).decode())
     return 0

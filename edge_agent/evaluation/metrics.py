@@ -21,29 +21,23 @@ class Clip(msgspec.Struct, frozen=True, kw_only=True):
     impact_s: float | None = None
     peaks: list[float] = []
     starts: list[float] = []
+    windows: list[tuple[float, float]] = []  # each incident's clip (``Incident.clip_window``), unclamped
     note: str = ""
 
 
-class Window(msgspec.Struct, frozen=True):
-    pre_roll_s: float
-    post_roll_s: float
-
-
-def found_index(clip: Clip, window: Window) -> int | None:
-    """The first incident whose uploaded window [peak - pre, peak + post] holds the impact, if any."""
+def found_index(clip: Clip) -> int | None:
+    """The first incident whose uploaded clip window holds the impact, if any."""
     if clip.impact_s is None:
         return None
-    for i, peak in enumerate(clip.peaks):
-        if peak - window.pre_roll_s <= clip.impact_s <= peak + window.post_roll_s:
+    for i, (lo, hi) in enumerate(clip.windows):
+        if lo <= clip.impact_s <= hi:
             return i
     return None
 
 
-def uploaded_s(clip: Clip, window: Window) -> float:
+def uploaded_s(clip: Clip) -> float:
     """Seconds of the clip inside the union of its incidents' windows."""
-    spans = sorted(
-        (max(0.0, p - window.pre_roll_s), min(clip.duration_s, p + window.post_roll_s)) for p in clip.peaks
-    )
+    spans = sorted((max(0.0, lo), min(clip.duration_s, hi)) for lo, hi in clip.windows)
     total, end = 0.0, 0.0
     for lo, hi in spans:
         lo = max(lo, end)
@@ -66,11 +60,11 @@ class Totals(msgspec.Struct, frozen=True, kw_only=True):
     cut_clips_triggered: int | None = None
 
 
-def totals(clips: Iterable[Clip], window: Window) -> Totals:
+def totals(clips: Iterable[Clip]) -> Totals:
     clips = list(clips)
     seconds = sum(c.duration_s for c in clips)
     crashes = [c for c in clips if c.kind == "crash"]
-    found = [(c, found_index(c, window)) for c in crashes]
+    found = [(c, found_index(c)) for c in crashes]
     hits = [(c, i) for c, i in found if i is not None]
     delays = [c.starts[i] - c.impact_s for c, i in hits if c.impact_s is not None]
     normal = [c for c in clips if c.kind == "normal"]
@@ -86,7 +80,7 @@ def totals(clips: Iterable[Clip], window: Window) -> Totals:
         false_triggers_per_hour=(
             round(sum(len(c.peaks) for c in normal) / normal_hours, 2) if normal_hours > 0 else None
         ),
-        uploaded_share=round(sum(uploaded_s(c, window) for c in clips) / seconds, 4) if seconds else 0.0,
+        uploaded_share=round(sum(uploaded_s(c) for c in clips) / seconds, 4) if seconds else 0.0,
         median_detection_s=round(statistics.median(delays), 2) if delays else None,
         cut_clips_triggered=sum(1 for c in cuts if c.peaks) if cuts else None,
     )

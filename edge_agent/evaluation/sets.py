@@ -115,9 +115,10 @@ def run_job(job: Job, config: AgentConfig) -> Clip:
             )
         peaks = [i.peak_s for i in result.incidents]
         starts = [i.start_s for i in result.incidents]
+        windows = [i.clip_window(config.clip.pre_roll_s, config.clip.post_roll_s) for i in result.incidents]
         duration = result.duration_s
     except SourceError as exc:
-        peaks, starts, duration, note = [], [], 0.0, f"unreadable: {exc.detail}"
+        peaks, starts, windows, duration, note = [], [], [], 0.0, f"unreadable: {exc.detail}"
     return Clip(
         name=job.name,
         group="real" if job.path else "generated",
@@ -128,5 +129,6 @@ def run_job(job: Job, config: AgentConfig) -> Clip:
         impact_s=job.impact_s,
         peaks=peaks,
         starts=starts,
+        windows=windows,
         note=note,
     )

@@ -5,6 +5,13 @@ then the jolt and the bang), so each miner's score is first held at its maximum 
 corroboration window; the fused score is the weighted mean of these over the miners that have input.
 Hysteresis turns the fused score into incidents; a cooldown and an hourly budget keep a bad road or a
 noisy cabin from flooding the uplink.
+
+A trigger within the cooldown after an incident is the same incident going on (a car spun round after
+the hit, a second impact, a jolt that opened the incident a few seconds before the crash itself), so
+it extends that incident instead of being dropped: its peak moves to the strongest moment and its span
+to the last trigger's end, and its clip covers both. An incident is therefore reported only when its
+cooldown has passed without another trigger (or the source ends), and a merged one spans at most
+``max_incident_s``.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ class FusionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     exit_threshold: Unit = 0.3  # fused score below which it closes
     corroboration_s: Seconds = 1.0  # each miner's score is held at its max over this centred window
     min_duration_s: Seconds = 0.2  # shorter incidents are dropped as glitches
-    cooldown_s: Seconds = 10.0  # no new incident may start this soon after the last one ended
+    cooldown_s: Seconds = 10.0  # a trigger this soon after an incident ended extends it (one incident)
+    max_incident_s: Seconds = 30.0  # a merged incident spans at most this; later triggers wait the cooldown
     max_incidents_per_hour: Annotated[int, msgspec.Meta(ge=0)] = 12  # upload budget, on the source's clock
     # Miners whose score foreshadows a collision but is no evidence of contact (looming ahead happens on
     # every approach to a queue). They add to an open incident's score but never decide that one opens:
@@ -39,6 +47,8 @@ class FusionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     def __post_init__(self) -> None:
         if self.exit_threshold > self.enter_threshold:
             raise ValueError("exit_threshold must not be above enter_threshold")
+        if self.max_incident_s < self.min_duration_s:
+            raise ValueError("max_incident_s must not be below min_duration_s")
 
 
 class _Open(msgspec.Struct):
@@ -47,6 +57,7 @@ class _Open(msgspec.Struct):
     peak_key: tuple[float, float]
     score: float
     miner_scores: dict[str, float]
+    end_s: float = 0.0  # set when it closes; a later trigger within the cooldown reopens it
 
 
 class FusionEngine:
@@ -64,7 +75,7 @@ class FusionEngine:
         self._above_exit_since: float | None = None
         self._suppressing = False
         self._open: _Open | None = None
-        self._last_end = float("-inf")
+        self._closed: _Open | None = None  # ended, waiting out its cooldown before it is reported
         self._accepted_peaks: deque[float] = deque()
 
     def reconfigure(self, config: FusionConfig, weights: Mapping[str, float]) -> None:
@@ -100,8 +111,8 @@ class FusionEngine:
         while self._next < self._received:
             closed += self._decide(self._next)
         if self._open is not None:
-            closed += self._close(self._received / self.rate_hz)
-        return closed
+            self._close(self._received / self.rate_hz)
+        return closed + self._report()
 
     def _decide(self, index: int) -> list[Incident]:
         self._next = index + 1
@@ -119,14 +130,18 @@ class FusionEngine:
             self._above_exit_since, self._suppressing = None, False
         elif self._above_exit_since is None:
             self._above_exit_since = t
+        waited = self._closed is not None and t - self._closed.end_s >= self.config.cooldown_s
+        reported = self._report() if waited else []
         if self._open is None:
             if fused >= self.config.enter_threshold and self._contact(held) >= self.config.enter_threshold:
                 self._start(t, fused, raw, held)
-            return []
+            return reported
         if (fused, raw) > self._open.peak_key:
             self._open.peak_s, self._open.peak_key = t, (fused, raw)
             self._open.score, self._open.miner_scores = fused, held
-        return self._close(t) if fused < self.config.exit_threshold else []
+        if fused < self.config.exit_threshold:
+            self._close(t)
+        return reported
 
     def _fuse(self, scores: Mapping[str, float]) -> float:
         total = sum(self.weights.values())
@@ -144,18 +159,33 @@ class FusionEngine:
 
     def _start(self, t: float, fused: float, raw: float, held: dict[str, float]) -> None:
         start = self._above_exit_since if self._above_exit_since is not None else t
-        if start - self._last_end < self.config.cooldown_s:
-            if not self._suppressing:
-                log.info("fusion.suppressed reason=cooldown at_s=%.2f last_end_s=%.2f", t, self._last_end)
+        last = self._closed
+        if last is not None and start - last.end_s < self.config.cooldown_s:
+            if t - last.start_s <= self.config.max_incident_s:
+                log.info("fusion.merged at_s=%.2f into_start_s=%.2f", t, last.start_s)
+                self._open, self._closed = last, None
+                if (fused, raw) > last.peak_key:
+                    last.peak_s, last.peak_key, last.score, last.miner_scores = t, (fused, raw), fused, held
+            elif not self._suppressing:
+                log.info("fusion.suppressed reason=cooldown at_s=%.2f last_end_s=%.2f", t, last.end_s)
                 self._suppressing = True
             return
         self._open = _Open(start_s=start, peak_s=t, peak_key=(fused, raw), score=fused, miner_scores=held)
 
-    def _close(self, end: float) -> list[Incident]:
+    def _close(self, end: float) -> None:
+        """The open incident ended; it waits out its cooldown (a trigger in it extends the incident)."""
         current, self._open = self._open, None
         assert current is not None
         if end - current.start_s < self.config.min_duration_s:
             log.info("fusion.dropped reason=short start_s=%.2f end_s=%.2f", current.start_s, end)
+            return
+        current.end_s = end
+        self._closed = current
+
+    def _report(self) -> list[Incident]:
+        """The incident whose cooldown passed (or whose source ended), if the hourly budget allows it."""
+        current, self._closed = self._closed, None
+        if current is None:
             return []
         while self._accepted_peaks and self._accepted_peaks[0] <= current.peak_s - 3600.0:
             self._accepted_peaks.popleft()
@@ -165,11 +195,10 @@ class FusionEngine:
             )
             return []
         self._accepted_peaks.append(current.peak_s)
-        self._last_end = end
         incident = Incident(
             start_s=round(current.start_s, 3),
             peak_s=round(current.peak_s, 3),
-            end_s=round(end, 3),
+            end_s=round(current.end_s, 3),
             score=round(current.score, 4),
             miner_scores={k: round(v, 4) for k, v in sorted(current.miner_scores.items())},
         )

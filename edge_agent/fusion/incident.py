@@ -18,6 +18,11 @@ class Incident(msgspec.Struct, frozen=True):
         """One JSON line (keys start_s, peak_s, end_s, score, miner_scores)."""
         return msgspec.json.encode(self).decode()
 
+    def clip_window(self, pre_roll_s: float, post_roll_s: float) -> tuple[float, float]:
+        """The footage its clip holds: pre- and post-roll around the peak, widened to the whole incident
+        (one that merged later triggers spans them all). Not clamped to the recording."""
+        return min(self.peak_s - pre_roll_s, self.start_s), max(self.peak_s + post_roll_s, self.end_s)
+
     def describe(self) -> str:
         miners = " ".join(f"{k}={v:.2f}" for k, v in self.miner_scores.items())
         return (

@@ -47,6 +47,26 @@ class FeatureWindow:
         return self.filled == len(self.rows)
 
 
+class Agreement:
+    """A score that needs two model outputs in a row: the smaller of this output and the previous one.
+
+    A collision stays in a model's window for several ticks and the models were taught to see it in each
+    of them, so a real event passes; a lone spike does not. Lone spikes were tracking slips on compressed
+    frames (motion) and sharp onsets of harmless sounds whose score swung with their 20 ms phase against
+    the tick grid (audio: an indicator tone read 0.01-0.72 by phase alone).
+    """
+
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def __call__(self, output: float) -> float:
+        score, self.last = min(output, self.last), output
+        return score
+
+    def reset(self) -> None:
+        self.last = 0.0
+
+
 class WindowModel:
     """Scores a window with the named model; with ``tap`` set it also reports every input it scores."""
 

@@ -34,7 +34,10 @@ class LogMel:
         self.fmin_hz, self.fmax_hz = fmin_hz, fmax_hz
         self.rate = 0
         self._buffer = np.zeros(0, np.float32)
-        self._buffer_t = 0.0
+        self._t0 = 0.0
+        self._consumed = 0  # samples the buffer has moved past: an integer, so times do not depend on
+        # how the stream was cut into blocks (summed float steps drift, and a row that lands exactly on
+        # a tick boundary would fall on either side of it)
 
     def _start(self, block: AudioBlock) -> None:
         self.rate = block.rate
@@ -43,7 +46,7 @@ class LogMel:
         self._window = np.hanning(self._n_fft).astype(np.float32)
         self._filters = mel_filterbank(block.rate, self._n_fft, self.bands, self.fmin_hz, self.fmax_hz).T
         self._norm = float(self._window.sum()) ** 2 / 4  # a full-scale sine reads about 0 dB
-        self._buffer_t = block.t
+        self._t0 = block.t
 
     def push(self, block: AudioBlock) -> tuple[np.ndarray, np.ndarray]:
         """Times (window centres) and log-mel rows of every complete window the block finished."""
@@ -57,7 +60,7 @@ class LogMel:
         frames = self._buffer[idx] * self._window
         power = np.abs(np.fft.rfft(frames, axis=1)) ** 2 / self._norm
         rows = (10.0 * np.log10(power @ self._filters + 1e-12)).astype(np.float32)
-        times = self._buffer_t + (self._n_fft / 2 + self._hop * np.arange(count)) / self.rate
+        times = self._t0 + (self._consumed + self._n_fft / 2 + self._hop * np.arange(count)) / self.rate
         self._buffer = self._buffer[count * self._hop :]
-        self._buffer_t += count * self._hop / self.rate
+        self._consumed += count * self._hop
         return times, rows

@@ -3,8 +3,9 @@
 Log-mel rows (32 bands, 20 ms hops) are taken relative to each band's median over the last seconds,
 so the recorder's gain and the cabin's steady hum drop out. Every tick (10 Hz) the model
 (``audio-cnn-int8``) sees the last second and gives four probabilities: impact, skid, glass, horn.
-The miner's score is the collision evidence, max(impact, glass); skid and horn are trained as their
-own classes so that a squeal or a honk is recognised as what it is instead of passing as a bang.
+The miner's score is the collision evidence, max(impact, glass), in two ticks in a row (``Agreement``);
+skid and horn are trained as their own classes so that a squeal or a honk is recognised as what it is
+instead of passing as a bang.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import msgspec
 import numpy as np
 
 from edge_agent.miners.base import AUDIO, Miner, MinerConfig
-from edge_agent.miners.learned import WindowModel
+from edge_agent.miners.learned import Agreement, WindowModel
 from edge_agent.miners.logmel import LogMel
 from edge_agent.source.base import AudioBlock
 
@@ -58,6 +59,7 @@ class AudioMiner(Miner):
         self._tick = 1.0 / rate_hz
         self._next_t: float | None = None
         self.last_probabilities = np.zeros(len(CLASSES), np.float32)
+        self._agreement = Agreement()
 
     def on_audio(self, block: AudioBlock) -> None:
         assert isinstance(self.config, AudioConfig)
@@ -75,4 +77,4 @@ class AudioMiner(Miner):
             probabilities = self.model.score(t_score, x)
             if probabilities is not None:
                 self.last_probabilities = probabilities
-                self.track.put(t_score, float(max(probabilities[0], probabilities[2])))
+                self.track.put(t_score, self._agreement(float(max(probabilities[0], probabilities[2]))))

@@ -18,7 +18,7 @@ import numpy as np
 
 from edge_agent.miners.base import VIDEO, Miner, MinerConfig
 from edge_agent.miners.ego_motion import EgoMotion
-from edge_agent.miners.learned import FeatureWindow, WindowModel
+from edge_agent.miners.learned import Agreement, FeatureWindow, WindowModel
 from edge_agent.source.base import AccelBlock, VideoFrame
 
 MODEL = "motion-mlp-int8"
@@ -105,7 +105,7 @@ class MotionMiner(Miner):
         self.accel = AccelPeaks()
         self._times: deque[float] = deque(maxlen=WINDOW)
         self._last_t: float | None = None
-        self._last = 0.0  # the model's previous output
+        self._agreement = Agreement()
 
     def on_accel(self, block: AccelBlock) -> None:
         assert isinstance(self.config, MotionConfig)
@@ -118,7 +118,7 @@ class MotionMiner(Miner):
         if ego.cut:
             self.window.reset()
             self._times.clear()
-            self._last = 0.0
+            self._agreement.reset()
             return
         self.window.push(motion_row(ego, dt, self.accel.peak_until(frame.t), self.accel.present))
         self._times.append(frame.t)
@@ -126,8 +126,4 @@ class MotionMiner(Miner):
             t_score = self._times[-1 - DELAY]
             out = self.model.score(t_score, self.window.rows.copy())
             if out is not None:
-                # A collision rings the camera for several ticks and the model was taught to see it in
-                # each of them, so two outputs in a row must agree: lone spikes on generated normal
-                # drives (tracking slips on compressed frames) were what opened false incidents.
-                score, self._last = min(float(out[0]), self._last), float(out[0])
-                self.track.put(t_score, score)
+                self.track.put(t_score, self._agreement(float(out[0])))

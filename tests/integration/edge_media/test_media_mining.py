@@ -76,3 +76,12 @@ def test_cli_mine_prints_one_json_line_per_incident(
     assert len(lines) == 1
     incident = msgspec.json.decode(lines[0], type=Incident)
     assert abs(incident.peak_s - 9.0) <= 1.0
+
+
+def test_mining_in_bursts_gives_what_mining_item_by_item_gives(impact_drive: Drive) -> None:
+    """``[analysis] burst_s`` is a cache-locality setting: it must not change a single score."""
+    by_item = AgentConfig(analysis=msgspec.structs.replace(AgentConfig().analysis, burst_s=0.0))
+    in_bursts = mine_file(impact_drive.path, AgentConfig())
+    one_by_one = mine_file(impact_drive.path, by_item)
+    assert in_bursts.incidents == one_by_one.incidents and len(in_bursts.incidents) == 1
+    assert in_bursts.timelines == one_by_one.timelines

@@ -1,4 +1,4 @@
-"""Fusion: hysteresis, corroboration, minimum duration, cooldown and the hourly budget, on synthetic bins."""
+"""Fusion: hysteresis, corroboration, minimum duration, cooldown merging, the hourly budget, on synthetic bins."""
 
 from __future__ import annotations
 
@@ -70,13 +70,43 @@ def test_short_glitch_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
     assert "fusion.dropped reason=short" in caplog.text
 
 
-def test_cooldown_suppresses_a_second_incident_soon_after(caplog: pytest.LogCaptureFixture) -> None:
-    bins = pulse(400, [(20, 25, 0.9), (80, 85, 0.9), (200, 205, 0.9)])
+def test_trigger_within_the_cooldown_extends_the_incident(caplog: pytest.LogCaptureFixture) -> None:
+    # A jolt at 2 s, a stronger one at 8 s (within 10 s of the first one's end), a third at 20 s.
+    bins = pulse(400, [(20, 25, 0.7), (80, 85, 0.9), (200, 205, 0.9)])
     config = FusionConfig(corroboration_s=0.0, cooldown_s=10.0)
     with caplog.at_level(logging.INFO):
+        first, second = run(FusionEngine(config, {"motion": 1.0}, RATE), bins)
+    assert (first.start_s, first.peak_s, first.end_s, first.score) == (2.0, 8.0, 8.5, 0.9)
+    assert first.clip_window(10.0, 5.0) == (-2.0, 13.0)  # around the stronger peak, holding the first jolt
+    assert second.peak_s == 20.0  # 11.5 s after the merged incident ended: a new one
+    assert caplog.text.count("fusion.merged") == 1
+
+
+def test_weaker_later_trigger_keeps_the_peak_and_widens_the_clip() -> None:
+    bins = pulse(300, [(20, 25, 0.9), (160, 165, 0.7)])
+    config = FusionConfig(corroboration_s=0.0, cooldown_s=15.0)
+    [incident] = run(FusionEngine(config, {"motion": 1.0}, RATE), bins)
+    assert (incident.start_s, incident.peak_s, incident.end_s) == (2.0, 2.0, 16.5)
+    assert incident.clip_window(10.0, 5.0) == (-8.0, 16.5)  # the clip runs to the last trigger's end
+
+
+def test_merging_stops_at_the_longest_incident(caplog: pytest.LogCaptureFixture) -> None:
+    # Triggers every 8 s: each is within the cooldown of the last, but one incident may span 20 s at most.
+    bins = pulse(600, [(i, i + 5, 0.9) for i in range(20, 600, 80)])
+    config = FusionConfig(corroboration_s=0.0, cooldown_s=10.0, max_incident_s=20.0)
+    with caplog.at_level(logging.INFO):
         incidents = run(FusionEngine(config, {"motion": 1.0}, RATE), bins)
-    assert [i.peak_s for i in incidents] == [2.0, 20.0]
-    assert caplog.text.count("fusion.suppressed reason=cooldown") == 1
+    assert incidents[0].start_s == 2.0 and incidents[0].end_s <= 2.0 + 20.0
+    assert caplog.text.count("fusion.suppressed reason=cooldown") >= 1
+    assert all(i.end_s - i.start_s <= 20.0 for i in incidents)
+
+
+def test_incident_is_reported_only_after_its_cooldown() -> None:
+    engine = FusionEngine(FusionConfig(corroboration_s=0.0, cooldown_s=5.0), {"motion": 1.0}, RATE)
+    reported = [engine.push(b) for b in pulse(200, [(20, 25, 0.9)])]
+    at = [i for i, r in enumerate(reported) if r]
+    assert at == [75]  # ended at 2.5 s, reported when 5 s passed without another trigger
+    assert engine.finish() == []
 
 
 def test_hourly_budget_caps_incidents(caplog: pytest.LogCaptureFixture) -> None:

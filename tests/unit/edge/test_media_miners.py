@@ -143,19 +143,33 @@ def decaying(seconds: float, tau: float) -> np.ndarray:
     return np.exp(-np.arange(int(seconds * SR)) / SR / tau).astype(np.float32)
 
 
-def test_broadband_bang_scores_at_its_onset() -> None:
+# Onsets are placed at every 10 ms phase of a 100 ms tick: the score must not depend on where a sound
+# falls against the tick grid (a tone's onset read 0.01-0.72 by its phase alone before ``Agreement``).
+PHASES_S = [k * 0.01 for k in range(10)]
+
+
+@pytest.mark.parametrize("phase", PHASES_S)
+def test_broadband_bang_scores_at_its_onset(phase: float) -> None:
     bang = np.random.default_rng(5).normal(0, 0.5, int(0.4 * SR)).astype(np.float32) * decaying(0.4, 0.1)
-    miner = feed_audio(add_at(background(5.0), 3.0, bang))
-    assert peak(miner, 2.7, 3.4) > 0.5
+    miner = feed_audio(add_at(background(5.0), 3.0 + phase, bang))
+    assert peak(miner, 2.7, 3.5) > 0.5
     assert peak(miner, 0, 2.6) < 0.3
 
 
-def test_low_thud_and_pure_tone_score_below_a_bang() -> None:
+@pytest.mark.parametrize("phase", PHASES_S)
+def test_low_thud_and_pure_tone_score_below_a_bang(phase: float) -> None:
     t = np.arange(int(0.5 * SR)) / SR
     thud = (0.6 * np.sin(2 * np.pi * 55 * t) * decaying(0.5, 0.08)).astype(np.float32)
     tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-    miner = feed_audio(add_at(add_at(background(6.0), 2.0, thud), 4.0, tone))
+    miner = feed_audio(add_at(add_at(background(6.0), 2.0 + phase, thud), 4.0 + phase, tone))
     assert peak(miner, 0, 6) < 0.5
+
+
+@pytest.mark.parametrize("block", [160, 1024, 4096, 16000])
+def test_audio_scores_do_not_depend_on_how_the_stream_is_cut(block: int) -> None:
+    bang = np.random.default_rng(5).normal(0, 0.5, int(0.4 * SR)).astype(np.float32) * decaying(0.4, 0.1)
+    samples = add_at(background(5.0), 3.0, bang)
+    assert feed_audio(samples, block).track.scores == feed_audio(samples, 1024).track.scores
 
 
 def test_silence_then_sound_waits_for_a_background() -> None:
