@@ -16,8 +16,12 @@ MAX_ID = 2**31 - 1
 """Largest integer id a path accepts (the database's INTEGER)."""
 
 
-def refuse_nul(request: Request) -> None:
-    """PostgreSQL text cannot hold NUL: a path or query value with one is a 422 here, not a 500 there."""
+async def refuse_nul(request: Request) -> None:
+    """PostgreSQL text cannot hold NUL: a path or query value with one is a 422 here, not a 500 there.
+
+    Async on purpose: Litestar runs a sync ``before_request`` hook in a worker thread, a thread hand-off
+    on every request for a few string checks.
+    """
     values = [str(v) for v in request.path_params.values()]
     values += [v for _, v in request.query_params.multi_items()]
     if any("\x00" in v for v in values):

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import uvloop
 
 from tests.bench.api_load import CONNECTIONS, load, report
 from tests.support.postgres import ADMIN_DSN, postgres_available
@@ -300,11 +301,11 @@ def main() -> None:
                 flush=True,
             )
             for label, paths, target in runs:
-                asyncio.run(load(port, keys, paths, WARMUP_S))
-                latencies, statuses = asyncio.run(load(port, keys, paths, SECONDS))
+                uvloop.run(load(port, keys, paths, WARMUP_S))
+                latencies, statuses = uvloop.run(load(port, keys, paths, SECONDS))
                 report(f"{label} max", latencies, statuses, SECONDS, None)
                 rate = max(1.0, len(latencies) / SECONDS / 4)
-                latencies, statuses = asyncio.run(load(port, keys, paths, SECONDS, rate))
+                latencies, statuses = uvloop.run(load(port, keys, paths, SECONDS, rate))
                 report(f"{label} @{rate:.0f}/s", latencies, statuses, SECONDS, target)
             started = time.perf_counter()
             scrape = httpx.get(
