@@ -4,7 +4,8 @@ Prints one row per clip and the totals per segment (real / generated, kind, view
 recall (an impact counts as found when an incident's clip window contains it: [peak - pre_roll,
 peak + post_roll], widened to the incident's whole span, ``Incident.clip_window``), false triggers per
 hour of normal driving, share of footage uploaded, median time from impact to incident start, and
-scene-cut clips that triggered. Thresholds are never fitted here.
+scene-cut clips that triggered; then the audio miner alone over the real sound files. Thresholds are
+never fitted here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import msgspec
 
 from edge_agent.evaluation.metrics import Clip, Totals, found_index, totals, uploaded_s
 from edge_agent.evaluation.sets import Job, generated_jobs, real_jobs, run_job
+from edge_agent.evaluation.sounds import SoundResult, sound_results
 from edge_agent.settings import AgentConfig, load_config
 
 REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
@@ -77,6 +79,16 @@ def print_report(clips: list[Clip], by_segment: dict[str, Totals]) -> None:
         )
 
 
+def print_sounds(sounds: list[SoundResult]) -> None:
+    if not sounds:
+        return
+    w = sys.stdout.write
+    w("\nreal sound files, audio miner alone (score = collision evidence)\n")
+    w(f"{'file':28} {'dur_s':>6} {'max':>6} {'held':>6}  what\n")
+    for s in sounds:
+        w(f"{s.name[:28]:28} {s.duration_s:6.1f} {s.max_score:6.3f} {s.held_score:6.3f}  {s.what[:70]}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edge_agent.evaluation")
     parser.add_argument("--real", type=Path, default=REAL_DATA, help="folder with labels.tsv")
@@ -96,8 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     config = load_config(args.config)
     jobs: list[Job] = []
+    sounds: list[SoundResult] = []
     if (args.real / "labels.tsv").is_file():
         jobs += real_jobs(args.real)
+        sounds = sound_results(args.real)
     else:
         print(
             f"real clips skipped: {args.real / 'labels.tsv'} not found (the real set lives outside the repo)"
@@ -111,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         groups[f"{c.group}/ALL"].append(c)
     by_segment = {name: totals(groups[name]) for name in sorted(groups)}
     print_report(clips, by_segment)
+    print_sounds(sounds)
     if args.json:
-        args.json.write_text(msgspec.json.encode({"clips": clips, "totals": by_segment}).decode())
+        report = {"clips": clips, "totals": by_segment, "sounds": sounds}
+        args.json.write_text(msgspec.json.encode(report).decode())
     return 0
 
 

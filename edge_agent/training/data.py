@@ -9,7 +9,6 @@ cabin noise at random gains and times for the audio model (see the model card).
 
 from __future__ import annotations
 
-import wave
 from collections import defaultdict
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from edge_agent.miners.plugins import motion
 from edge_agent.mining import MiningSession
+from edge_agent.sample.recorded import over_cabin, read_wav
 from edge_agent.sample.scenarios import Scenario, ScenarioDrive, build_scenario
 from edge_agent.sample.sound import SAMPLE_RATE
 from edge_agent.sample.stream import GeneratedSource
@@ -110,12 +110,6 @@ def drive_examples(drive: ScenarioDrive, accel: bool) -> dict[str, list[tuple[np
     return out
 
 
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    with wave.open(str(path)) as w:
-        raw = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768.0
-        return raw.reshape(-1, w.getnchannels()).mean(axis=1), w.getframerate()
-
-
 def real_sound_examples(folder: Path, seed: int, copies: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Real horn / crash / skid recordings over generated cabin noise, each at several gains and times."""
     rng = np.random.default_rng(seed)
@@ -125,26 +119,15 @@ def real_sound_examples(folder: Path, seed: int, copies: int) -> list[tuple[np.n
         if not path.is_file():
             continue
         sound, rate = read_wav(path)
-        sound = np.interp(
-            np.arange(0, len(sound) * SAMPLE_RATE / rate) * rate / SAMPLE_RATE, np.arange(len(sound)), sound
-        )
+        length_s = float(np.ceil(len(sound) * SAMPLE_RATE / rate)) / SAMPLE_RATE  # as resampled
         for k in range(copies):
-            background = build_scenario(Scenario(kind="normal", seed=seed * 100 + k, duration_s=10.0)).audio
-            at = (
-                float(rng.uniform(3.5, 9.5 - len(sound) / SAMPLE_RATE))
-                if len(sound) / SAMPLE_RATE < 5.5
-                else 3.5
-            )
-            mix = background.astype(np.float64)
-            i = int(at * SAMPLE_RATE)
-            seg = sound[: len(mix) - i] * float(rng.uniform(0.3, 1.5))
-            mix[i : i + len(seg)] += seg
+            at = float(rng.uniform(3.5, 9.5 - length_s)) if length_s < 5.5 else 3.5
+            mix32 = over_cabin(sound, rate, seed * 100 + k, at, float(rng.uniform(0.3, 1.5)), 10.0)
             sounds = {c: [at + o for o in onsets.get(c, [])] for c in AUDIO_CLASSES}
             session, taps = _tapped_session(
                 SourceInfo("real-audio", 320, 180, 10.0, 10.0, 320, 180, SAMPLE_RATE)
             )
             audio_miner = next(m for m in session.miners if m.kind == "audio")
-            mix32 = (0.8 * np.tanh(mix / 0.8)).astype(np.float32)
             for a in range(0, len(mix32), 4800):
                 audio_miner.on_audio(
                     AudioBlock(t=a / SAMPLE_RATE, samples=mix32[a : a + 4800], rate=SAMPLE_RATE)

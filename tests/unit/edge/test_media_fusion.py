@@ -1,4 +1,4 @@
-"""Fusion: hysteresis, corroboration, minimum duration, cooldown merging, the hourly budget, on synthetic bins."""
+"""Fusion on synthetic bins: hysteresis, corroboration, minimum duration, cooldown merging, hourly budget."""
 
 from __future__ import annotations
 
