@@ -31,14 +31,17 @@ def _migration_modules() -> dict[str, ModuleType]:
     return {module.ID: module for module in modules if hasattr(module, "ID")}
 
 
-async def migrate() -> list[str]:
-    """Run pending migrations in ID order on the configured engine; returns the IDs it applied."""
+async def migrate(until: str | None = None) -> list[str]:
+    """Run pending migrations in ID order on the configured engine; returns the IDs it applied.
+
+    ``until``: stop after this migration ID (an upgrade test builds an older schema with it).
+    """
     if not await Migration.table_exists().run():
         await Migration.create_table(if_not_exists=True).run()
     done = set(await Migration.get_migrations_which_ran(app_name=APP_NAME))
     modules = _migration_modules()
     applied: list[str] = []
-    for migration_id in sorted(set(modules) - done):
+    for migration_id in sorted(m for m in set(modules) - done if until is None or m <= until):
         manager = await modules[migration_id].forwards()
         if isinstance(manager, MigrationManager):
             with contextlib.redirect_stdout(io.StringIO()):  # Piccolo prints its progress

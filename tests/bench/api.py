@@ -86,6 +86,8 @@ def _pick(rng: random.Random, table: tuple) -> tuple:
 
 async def _fill(dsn: str, rng: random.Random) -> tuple[list[str], list[str]]:
     """COPY the claims, assessments and reviews; returns (all claim ids, assessed claim ids)."""
+    from cloud_api.domain.reviews.coverage import label_in_set
+
     now = datetime.now(UTC)
     claims, assessments, reviews, ids, assessed = [], [], [], [], []
     for i in range(CLAIMS):
@@ -134,7 +136,10 @@ async def _fill(dsn: str, rng: random.Random) -> tuple[list[str], list[str]]:
             assessed.append(claim_id)
             if status == "REVIEWED":
                 decision = rng.choice(("APPROVE", "APPROVE", "APPROVE", "REJECT", "REQUEST_MORE_INFO"))
-                reviews.append((claim_id, decision, "bench", "bench", "{}", created + timedelta(hours=2)))
+                in_set = None if decision == "REQUEST_MORE_INFO" else label_in_set({}, "MEDIUM", body)
+                reviews.append(
+                    (claim_id, decision, "bench", "bench", "{}", created + timedelta(hours=2), in_set)
+                )
     conn = await asyncpg.connect(dsn)
     try:
         await conn.copy_records_to_table(
@@ -177,7 +182,15 @@ async def _fill(dsn: str, rng: random.Random) -> tuple[list[str], list[str]]:
         await conn.copy_records_to_table(
             "reviews",
             records=reviews,
-            columns=["claim_id", "decision", "reviewer_id", "reasoning", "overrides", "created_at"],
+            columns=[
+                "claim_id",
+                "decision",
+                "reviewer_id",
+                "reasoning",
+                "overrides",
+                "created_at",
+                "label_in_set",
+            ],
         )
         await conn.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: visibility map, statistics
     finally:

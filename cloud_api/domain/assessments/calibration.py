@@ -136,13 +136,25 @@ async def reviewed_claims() -> list[ReviewedClaim]:
     return out
 
 
+_COVERAGE = """
+    SELECT COUNT(*) AS reviewed, COALESCE(SUM(CASE WHEN r.label_in_set THEN 1 ELSE 0 END), 0) AS covered
+    FROM reviews r
+    WHERE r.decision IN ('APPROVE', 'REJECT') AND NOT EXISTS (
+        SELECT 1 FROM reviews later
+        WHERE later.claim_id = r.claim_id AND later.decision IN ('APPROVE', 'REJECT')
+          AND (later.created_at > r.created_at OR (later.created_at = r.created_at AND later.id > r.id))
+    )
+"""
+"""Each claim's latest final review counts once; ``label_in_set`` was stored when it was written."""
+
+
 async def coverage_summary(alpha: float | None = None) -> CoverageSummary:
     """How often the stored prediction sets held the reviewer's severity (for /metrics).
 
     ``alpha`` defaults to the latest calibration's, i.e. the target the sets were made for.
     """
-    claims = await reviewed_claims()
-    covered = sum(c.label in c.prediction_set for c in claims)
+    [counts] = await Review.raw(_COVERAGE).run()
+    reviewed, covered = int(counts["reviewed"]), int(counts["covered"])
     latest = (
         await Calibration.select(Calibration.version, Calibration.alpha)
         .order_by(Calibration.version, ascending=False)
@@ -150,9 +162,9 @@ async def coverage_summary(alpha: float | None = None) -> CoverageSummary:
         .run()
     )
     return CoverageSummary(
-        reviewed=len(claims),
+        reviewed=reviewed,
         covered=covered,
-        coverage=round(covered / len(claims), 4) if claims else None,
+        coverage=round(covered / reviewed, 4) if reviewed else None,
         alpha=alpha if alpha is not None else (latest["alpha"] if latest else 0.1),
         calibration_version=latest["version"] if latest else None,
     )

@@ -14,7 +14,6 @@ import logging
 from datetime import datetime
 from typing import Any
 
-import msgspec
 from piccolo.query.functions.aggregate import Count
 
 from cloud_api.db.engine import write_transaction
@@ -25,9 +24,10 @@ from cloud_api.domain.audit.schemas import ActorType
 from cloud_api.domain.audit.services import AuditService
 from cloud_api.domain.claims.tables import Claim
 from cloud_api.domain.errors import ConflictError, NotFoundError
+from cloud_api.domain.reviews.coverage import label_in_set, prediction_set
 from cloud_api.domain.reviews.schemas import DecisionIn, DecisionOut, QueueItem, ReviewQueue
 from cloud_api.domain.reviews.tables import Review
-from shared_models import ClaimStatus, Decision, ReviewPriority, Severity
+from shared_models import ClaimStatus, Decision, ReviewPriority
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +51,6 @@ claims are joined to their assessments (a join before OFFSET would fetch every s
 def _timestamp(value: datetime | str) -> datetime:
     """A raw query hands SQLite's stored text back as it is; PostgreSQL gives a datetime."""
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-
-
-class _SetOnly(msgspec.Struct):
-    prediction_set: list[Severity]
-
-
-_set_decoder = msgspec.json.Decoder(_SetOnly)
-
-
-def _prediction_set(body: str | bytes) -> list[Severity]:
-    """The one field the queue shows from the stored assessment; the rest of the JSON is skipped."""
-    return _set_decoder.decode(body).prediction_set
 
 
 class ReviewService:
@@ -89,7 +77,7 @@ class ReviewService:
                 severity=r["severity"],
                 confidence=r["confidence"],
                 fraud_risk_score=r["fraud_risk_score"],
-                prediction_set=_prediction_set(r["body"]),
+                prediction_set=prediction_set(r["body"]),
                 received_at=_timestamp(r["received_at"]),
                 device_id=r["device_id"],
             )
@@ -125,15 +113,17 @@ class ReviewService:
                 )
             assessment = (
                 await Assessment.select(
-                    Assessment.severity, Assessment.fault_ratio, Assessment.fraud_risk_score
+                    Assessment.severity, Assessment.fault_ratio, Assessment.fraud_risk_score, Assessment.body
                 )
                 .where(Assessment.claim_id == claim_id)
                 .first()
                 .run()
             )
+            body = assessment.pop("body")
             status = (
                 ClaimStatus.ASSESSED if data.decision is Decision.REQUEST_MORE_INFO else ClaimStatus.REVIEWED
             )
+            final = status is ClaimStatus.REVIEWED
             review = Review(
                 claim_id=claim_id,
                 decision=data.decision.value,
@@ -141,6 +131,7 @@ class ReviewService:
                 reasoning=data.reasoning,
                 overrides=to_json(overrides),
                 created_at=now,
+                label_in_set=label_in_set(overrides, assessment["severity"], body) if final else None,
             )
             await review.save().run()
             await Claim.update({Claim.status: status.value, Claim.updated_at: now}).where(

@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Text, Timestamptz, Varchar
 from piccolo.columns.column_types import ForeignKey
 from piccolo.table import Table
 
@@ -13,3 +13,5 @@ class Review(Table, tablename="reviews"):
     overrides = JSON()
     """severity / fault_ratio / fraud overrides the reviewer set, as JSON."""
     created_at = Timestamptz()
+    label_in_set = Boolean(null=True, default=None)
+    """APPROVE / REJECT: the final severity was in the AI's prediction set (coverage.py); else NULL."""

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cloud_api.db.helpers import to_json, utcnow
 from cloud_api.domain.assessments.tables import Assessment
 from cloud_api.domain.claims.tables import Claim
+from cloud_api.domain.reviews.coverage import label_in_set
 from cloud_api.domain.reviews.tables import Review
 from tests.integration.cloud.support import CloudApp
 
@@ -69,6 +70,7 @@ async def _seed() -> None:
                 metadata="{}",
             )
         ).run()
+        body = to_json({"prediction_set": ["LOW"], "severity_probabilities": {"LOW": 1.0}})
         await Assessment.insert(
             Assessment(
                 claim_id=claim_id,
@@ -79,7 +81,7 @@ async def _seed() -> None:
                 fraud_risk_score=fraud,
                 fault_ratio=50.0,
                 model="test",
-                body=to_json({"prediction_set": ["LOW"], "severity_probabilities": {"LOW": 1.0}}),
+                body=body,
                 created_at=assessed_at + timedelta(minutes=60) if hours_ago == 0 else assessed_at,
             )
         ).run()
@@ -92,6 +94,7 @@ async def _seed() -> None:
                     reasoning="r",
                     overrides="{}",
                     created_at=assessed_at + timedelta(minutes=60 + minutes),
+                    label_in_set=label_in_set({}, "LOW", body),  # as ReviewService.decide stores it
                 )
             ).run()
 
