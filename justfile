@@ -42,7 +42,7 @@ train-models: setup-train
 eval *ARGS: setup
     {{py}} -m edge_agent.evaluation {{ARGS}}
 
-# benchmarks that print figures: edge, delivery, ingest, assessment, api (all by default)
+# benchmarks that print figures: edge, recorder, delivery, ingest, assessment, api (all by default)
 bench *ARGS: setup
     deploy/ensure-mosquitto.sh
     {{py}} -m tests.bench {{ARGS}}

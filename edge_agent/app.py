@@ -1,4 +1,5 @@
-"""``edge-agent run``: wires config, key, outbox, MQTT link, delivery, health and the file source.
+"""``edge-agent run``: wires config, key, outbox, MQTT link, delivery, health, the source and, for a
+live source, its loop recorder.
 
 Frigate-style: ``init_*`` builds each part, ``start_*`` starts its thread, ``wait`` blocks until the end
 (the source done and the outbox empty with ``exit_when_idle``, else SIGTERM / SIGINT), and ``shutdown``
@@ -30,6 +31,7 @@ from edge_agent.intake import FileIntake
 from edge_agent.mqtt_url import parse_broker_url
 from edge_agent.outbox import Outbox, ProcessedSources
 from edge_agent.publisher import Backoff, Delivery, DeliverySettings, LinkSettings, MqttLink, run_step_loop
+from edge_agent.record import LiveRecorder
 from edge_agent.settings import AgentConfig, ConfigError, load_config
 from edge_agent.source.live import is_live_uri
 from shared_models import Command
@@ -92,6 +94,18 @@ class EdgeAgent:
         )
         self.link = MqttLink(settings)
 
+    def init_recorder(self) -> None:
+        """A live source is recorded in a loop, so its incidents and footage requests have footage."""
+        self.recorder: LiveRecorder | None = None
+        if is_live_uri(self.options.source) and self.config.recorder.enabled:
+            self.recorder = LiveRecorder(
+                self.options.source,
+                lambda: self.config.recorder,
+                self.config.source,
+                self.recordings,
+                self.data_dir / "recordings",
+            )
+
     def init_delivery(self) -> None:
         settings = DeliverySettings(ack_timeout_s=self.config.publisher.ack_timeout_s)
         self.delivery = Delivery(self.outbox, self.link, settings, self.stop)
@@ -148,17 +162,27 @@ class EdgeAgent:
         self.commands.submit(command)
 
     def apply_config(self, config: AgentConfig) -> list[str]:
-        """A pushed config, live: mining, outbox quota, ack timeout and heartbeat. The MQTT session's own
-        settings (reconnect, session expiry) take effect at the next start: those keys are returned."""
+        """A pushed config, live: mining, outbox and recording quotas, ack timeout, heartbeat, and the
+        recorder's segment length and encoder (from its next segment). The MQTT session's own settings
+        (reconnect, session expiry) and whether a live source is recorded take effect at the next
+        start: those keys are returned."""
         old, new = self.config.publisher, config.publisher
         deferred = [
             f"publisher.{name}"
             for name in ("reconnect_min_s", "reconnect_max_s", "session_expiry_s")
             if getattr(old, name) != getattr(new, name)
         ]
+        old_recorder, new_recorder = self.config.recorder, config.recorder
+        deferred += [
+            f"recorder.{name}"
+            for name in ("enabled", "encode_frames")
+            if getattr(old_recorder, name) != getattr(new_recorder, name)
+        ]
         self.config = config
         self.intake.reconfigure(config)
         self.outbox.quota_bytes = config.outbox.quota_bytes
+        if self.recorder is not None:
+            self.recorder.store.quota_bytes = config.recorder.quota_bytes
         self.delivery.settings = msgspec.structs.replace(
             self.delivery.settings, ack_timeout_s=config.publisher.ack_timeout_s
         )
@@ -185,11 +209,16 @@ class EdgeAgent:
     def start_commands(self) -> None:
         self._start(self.commands)
 
+    def start_recorder(self) -> None:
+        if self.recorder is not None:
+            for thread in self.recorder.threads(self.stop):
+                self._start(thread)
+
     def start_source(self) -> None:
         def ingest() -> None:
             try:
                 if is_live_uri(self.options.source):  # a camera: mined until the agent stops
-                    self.source_ok = self.intake.watch(self.options.source, self.stop)
+                    self.source_ok = self.intake.watch(self.options.source, self.stop, self.recorder)
                 else:
                     self.source_ok = self.intake.ingest(Path(self.options.source))
             finally:
@@ -210,6 +239,7 @@ class EdgeAgent:
             self.init_key,
             self.init_outbox,
             self.init_link,
+            self.init_recorder,
             self.init_delivery,
             self.init_intake,
             self.init_health,
@@ -222,6 +252,7 @@ class EdgeAgent:
         self.start_delivery()
         self.start_health()
         self.start_commands()
+        self.start_recorder()
         self.start_source()
         log.info(
             "agent.started device=%s source=%s data_dir=%s",

@@ -3,6 +3,10 @@
 An incident counts as done when the processed-sources marker names its peak. Outbox entries carry their
 source key, and the marker is brought up to date from them at start, before delivery can retire them:
 that covers an agent that died between ``Outbox.put`` and the marker write.
+
+A live source (``watch``) is mined until the agent stops; with a recorder, each incident is handed to
+a ``LiveClipper`` that cuts it from the loop recording. A live incident is cut once, by the run that
+saw it: there is no source to mine again after a restart.
 """
 
 from __future__ import annotations
@@ -13,15 +17,17 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from edge_agent import __version__
-from edge_agent.clips import DeviceKey, build_manifest, cut_clip, new_incident_id, timelines_for_clip
+from edge_agent.clips import DeviceKey, cut_clip, new_incident_id, timelines_for_clip
+from edge_agent.clips.live import LiveClipper
 from edge_agent.clips.recordings import RecordingIndex, recordings_of
+from edge_agent.clips.sink import ClipSink
 from edge_agent.fusion import Incident
 from edge_agent.health import AgentStats, CameraMonitor
 from edge_agent.mining import MiningResult, MiningSession
 from edge_agent.outbox import Outbox, ProcessedSources, source_key
+from edge_agent.record import LiveRecorder
 from edge_agent.settings import AgentConfig
-from edge_agent.source import Source, VideoFrame, open_source
+from edge_agent.source import LiveSource, Source, VideoFrame, open_source
 from edge_agent.source.base import SourceError
 from edge_agent.source.segments import SegmentSpan, segment_files
 
@@ -45,14 +51,11 @@ class FileIntake:
         camera: CameraMonitor | None = None,
         gsensor: Path | None = None,
     ) -> None:
-        self.device_id = device_id
         self.config = config
-        self.key = key
-        self.outbox = outbox
         self.processed = processed
         self.stats = stats
         self.work_dir = Path(work_dir)
-        self.on_put = on_put
+        self.sink = ClipSink(device_id, key, outbox, on_put, processed)
         self.recordings = recordings  # footage requests are cut from what is indexed here
         self.camera = camera or CameraMonitor()
         self.gsensor = gsensor  # an explicit G-sensor CSV; by default <stem>.gsensor.csv beside the video
@@ -131,8 +134,15 @@ class FileIntake:
                 with self._lock:
                     self._session = None
 
-    def _feed(self, source: Source, session: MiningSession, stop: threading.Event | None = None) -> None:
-        """Every item to the miners; every frame to the camera monitor and the frame counters."""
+    def _feed(
+        self,
+        source: Source,
+        session: MiningSession,
+        stop: threading.Event | None = None,
+        on_incident: Callable[[Incident], None] | None = None,
+    ) -> None:
+        """Every item to the miners; every frame to the camera monitor and the frame counters; each
+        incident as it closes to ``on_incident`` (a live source's clipper)."""
         dropped = 0
         for item in source:
             if isinstance(item, VideoFrame):
@@ -148,29 +158,62 @@ class FileIntake:
                     incident.peak_s,
                     incident.score,
                 )
+                if on_incident is not None:
+                    on_incident(incident)
             if stop is not None and stop.is_set():
                 return
 
-    def watch(self, uri: str, stop: threading.Event) -> bool:
-        """Mine a live camera until ``stop``. No clip is cut: the live path records nothing to cut from."""
+    def watch(self, uri: str, stop: threading.Event, recorder: LiveRecorder | None = None) -> bool:
+        """Mine a live camera until ``stop``; with ``recorder``, each incident's clip is cut from its loop
+        recording (the recorder also gets the captured frames, for a source it has to encode)."""
+        tap = recorder.offer_frame if recorder is not None else None
         try:
-            source = open_source(uri, self.config.analysis.width, live=self.config.source)
+            source = open_source(uri, self.config.analysis.width, live=self.config.source, on_frame=tap)
         except SourceError as exc:
             log.error("intake.failed source=%s error=%s", uri, exc)
             return False
+        assert isinstance(source, LiveSource)
         with source:
             # The capture blocks in its queue, not in this loop: closing the source is what ends it.
             closer = threading.Thread(target=lambda: (stop.wait(), source.close()), daemon=True)
             closer.start()
             with self._lock:
                 session = self._session = MiningSession(source.info, self.config)
+            clipper = self._clipper(recorder, session, source.origin, stop)
             try:
-                self._feed(source, session, stop)
-                self.model_versions = dict(session.finish().versions)
+                self._feed(source, session, stop, clipper.submit if clipper is not None else None)
+                closed = len(session.incidents)
+                result = session.finish()
+                self.model_versions = dict(result.versions)
+                for incident in result.incidents[closed:]:  # still in its cooldown: the recorder is stopping
+                    log.warning(
+                        "intake.incident_unclipped peak_s=%.2f reason=agent stopping", incident.peak_s
+                    )
             finally:
                 with self._lock:
                     self._session = None
         return True
+
+    def _clipper(
+        self, recorder: LiveRecorder | None, session: MiningSession, origin: float, stop: threading.Event
+    ) -> LiveClipper | None:
+        """The clipper thread of a live source, started; None without a recording to cut from."""
+        if recorder is None or self.recordings is None:
+            log.warning(
+                "intake.no_clips source=%s reason=not recorded: incidents are only logged", session.info.uri
+            )
+            return None
+        clipper = LiveClipper(
+            recorder.store,
+            self.recordings,
+            self.sink,
+            self.work_dir,
+            lambda: self.config,
+            session.timelines_over,
+            origin,
+        )
+        threading.Thread(target=clipper.run, args=(stop,), name="live-clips", daemon=True).start()
+        return clipper
 
     def _enqueue(
         self,
@@ -185,20 +228,10 @@ class FileIntake:
         start, end = max(0.0, start), min(result.duration_s, end)
         incident_id = new_incident_id()
         clip = cut_clip(source, start, end, self.work_dir / f"{incident_id}.mp4")
-        manifest = build_manifest(
-            self.device_id,
-            incident_id,
-            incident,
-            clip,
-            timelines_for_clip(result.timelines, clip),
-            recorded_at,
-            clip_cfg.chunk_size_bytes,
-            self.key,
-            __version__,
+        timelines = timelines_for_clip(result.timelines, clip)
+        self.sink.put(
+            incident_id, clip, incident, timelines, recorded_at, clip_cfg.chunk_size_bytes, source_key=key
         )
-        self.outbox.put(Path(clip.path), manifest, source_key=key)
-        self.processed.add_peak(key, incident.peak_s)
-        self.on_put()
 
 
 def _recorded_at(source: Path, duration_s: float) -> float:

@@ -150,6 +150,12 @@ class MiningSession:
         self.incidents += closed
         return closed
 
+    def timelines_over(self, start_s: float, duration_s: float) -> list[MinerTimeline]:
+        """Every miner's scores over a span of the source, first bin at ``start_s``: a live clip's share
+        of a timeline that keeps growing (read from the clipper's thread while mining appends)."""
+        first, count = round(start_s * self.rate_hz), round(duration_s * self.rate_hz)
+        return [m.timeline(count, first) for m in sorted(self.miners, key=lambda m: m.kind)]
+
     def finish(self) -> MiningResult:
         """Mine the last burst, flush the last bins and close any open incident; the session is done."""
         if self._burst:

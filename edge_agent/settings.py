@@ -18,6 +18,7 @@ from edge_agent.fusion.engine import FusionConfig
 from edge_agent.health.camera import CameraConfig
 from edge_agent.miners.base import MinerConfig
 from edge_agent.miners.registry import default_miner_configs, miner_classes
+from edge_agent.record.config import RecorderConfig
 from edge_agent.source.live import SourceConfig
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.toml")
@@ -69,6 +70,7 @@ class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     publisher: PublisherConfig = PublisherConfig()
     health: HealthConfig = HealthConfig()
     source: SourceConfig = SourceConfig()
+    recorder: RecorderConfig = RecorderConfig()
     camera: CameraConfig = CameraConfig()
 
 

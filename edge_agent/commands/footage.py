@@ -1,5 +1,8 @@
 """Footage request: cut a wall-clock window from the local recordings and deliver it like an incident.
 
+The recordings are whatever the index knows: files and segment folders the agent read, and the
+agent's own loop recording of a live source.
+
 The clip goes through the same outbox and delivery as an incident clip, with a manifest marked
 ``reason="footage_request"``; its score is 0 (no miner judged it), so the outbox sends incidents first
 and, when the disk quota is reached, evicts requested footage before any incident clip.
@@ -12,10 +15,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge_agent import __version__
-from edge_agent.clips import DeviceKey, build_manifest, cut_clip, new_incident_id
+from edge_agent.clips import DeviceKey, new_incident_id
 from edge_agent.clips.cut import DiskFullError
-from edge_agent.clips.recordings import RecordingIndex
+from edge_agent.clips.recordings import RecordingIndex, cut_recorded
+from edge_agent.clips.sink import ClipSink
 from edge_agent.commands.base import CommandFailed, CommandHandler
 from edge_agent.fusion import Incident
 from edge_agent.outbox import Outbox
@@ -43,13 +46,10 @@ class FootageHandler(CommandHandler):
         work_dir: Path,
         on_put: Callable[[], None] = lambda: None,
     ) -> None:
-        self.device_id = device_id
         self.recordings = recordings
-        self.key = key
-        self.outbox = outbox
         self.config = config
         self.work_dir = Path(work_dir)
-        self.on_put = on_put
+        self.sink = ClipSink(device_id, key, outbox, on_put)
 
     def handle(self, command: Command) -> str:
         assert isinstance(command, FootageRequest)
@@ -61,17 +61,18 @@ class FootageHandler(CommandHandler):
             raise CommandFailed(
                 f"window of {length:.0f}s is longer than the {limit:.0f}s allowed (clip.footage_max_s)"
             )
-        found = self.recordings.find(command.start_at, command.end_at)
-        if found is None:
-            raise CommandFailed(f"no local recording covers {_iso(command.start_at)}..{_iso(command.end_at)}")
         incident_id = new_incident_id()
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        out = self.work_dir / f"{incident_id}.mp4"
         try:
-            clip = cut_clip(found.spans, found.start_s, found.end_s, self.work_dir / f"{incident_id}.mp4")
+            cut = cut_recorded(self.recordings, command.start_at, command.end_at, out)
         except DiskFullError as exc:
             raise CommandFailed(str(exc)) from None
         except SourceError as exc:
             raise CommandFailed(f"cannot cut the footage: {exc}") from None
+        if cut is None:
+            raise CommandFailed(f"no local recording covers {_iso(command.start_at)}..{_iso(command.end_at)}")
+        found, clip = cut
         window = Incident(
             start_s=found.start_s,
             peak_s=(found.start_s + found.end_s) / 2,
@@ -80,21 +81,11 @@ class FootageHandler(CommandHandler):
             miner_scores={},
         )
         chunk_size = self.config().clip.chunk_size_bytes
-        manifest = build_manifest(
-            self.device_id,
-            incident_id,
-            window,
-            clip,
-            [],
-            found.recorded_at,
-            chunk_size,
-            self.key,
-            __version__,
-            reason="footage_request",
+        entry = self.sink.put(
+            incident_id, clip, window, [], found.recorded_at, chunk_size, reason="footage_request"
         )
-        if self.outbox.put(Path(clip.path), manifest) is None:
+        if entry is None:
             raise CommandFailed("the outbox is full of higher-scored clips; footage not kept")
-        self.on_put()
         covered_from = found.recorded_at + clip.clip_start_s
         covered_to = covered_from + clip.duration_s
         log.info(

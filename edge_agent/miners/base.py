@@ -70,8 +70,8 @@ class Miner(ABC):
     def on_accel(self, block: AccelBlock) -> None:  # noqa: B027 - only the motion miner reads it
         """The next G-sensor readings, where the device or a sidecar has them."""
 
-    def timeline(self, bins: int) -> MinerTimeline:
-        """The scores as the wire type, padded or cut to ``bins`` bins."""
-        scores = [round(self.track.at(i), 4) for i in range(bins)]
+    def timeline(self, bins: int, first: int = 0) -> MinerTimeline:
+        """``bins`` scores from bin ``first`` on, as the wire type; bins never scored (past the end, or
+        before the source began) are 0."""
+        scores = [round(self.track.at(i), 4) for i in range(first, first + bins)]
         return MinerTimeline(miner=self.kind, rate_hz=self.track.rate_hz, scores=scores)
-

@@ -5,6 +5,8 @@ when mining falls behind, the newest frame is dropped and counted rather than th
 (Frigate's capture does the same). Frame times come from the capture clock (monotonic seconds since
 the source opened), because a reconnected stream restarts its own timestamps. When the camera
 vanishes the thread logs it once, then reopens with doubling, jittered delays until it is back.
+``on_frame`` sees every captured full-size picture with its monotonic capture time (the recorder
+encodes them where the stream has no H.264 packets to keep); it must not block.
 
 URIs: ``rtsp://``, ``rtsps://``, ``http(s)://`` (MJPEG), ``udp://``, ``tcp://`` go to OpenCV's FFmpeg
 backend; ``gst:<pipeline ending in appsink>`` to GStreamer (only where OpenCV was built with it: the
@@ -16,10 +18,9 @@ from __future__ import annotations
 
 import logging
 import queue
-import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import cv2
@@ -28,11 +29,14 @@ import numpy as np
 
 from edge_agent.source.base import AccelBlock, AudioBlock, Source, SourceError, SourceInfo, VideoFrame
 from edge_agent.source.file import analysis_size
+from edge_agent.source.reconnect import ReconnectDelay
 
 log = logging.getLogger(__name__)
 
 _TIMEOUT_MS = 5000
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "udp://", "tcp://", "gst:", "camera:")
+
+FrameTap = Callable[[float, np.ndarray], None]  # (monotonic capture time, full-size BGR picture)
 
 
 class SourceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -69,9 +73,11 @@ class LiveSource(Source):
         uri: str,
         analysis_width: int = 320,
         config: SourceConfig | None = None,
+        on_frame: FrameTap | None = None,
     ) -> None:
         self.uri = uri
         self.config = config or SourceConfig()
+        self.on_frame = on_frame
         capture = open_capture(uri)
         if not capture.isOpened():
             capture.release()
@@ -98,26 +104,28 @@ class LiveSource(Source):
         self.connected = True
         self._queue: queue.Queue[VideoFrame] = queue.Queue(maxsize=self.config.queue_frames)
         self._stop = threading.Event()
-        self._origin = time.monotonic()
+        self.origin = time.monotonic()  # frame time 0 on the monotonic clock
         self._thread = threading.Thread(target=self._capture, args=(capture,), name="capture", daemon=True)
         self._thread.start()
 
     # ---- capture thread -----------------------------------------------------------------------
 
     def _capture(self, capture: cv2.VideoCapture | None) -> None:
-        delay = self.config.reconnect_min_s
+        delay = ReconnectDelay(self.config.reconnect_min_s, self.config.reconnect_max_s)
         while not self._stop.is_set():
             if capture is None:
                 capture = self._reopen()
                 if capture is None:
-                    self._stop.wait(delay + random.uniform(0, delay))
-                    delay = min(delay * 2, self.config.reconnect_max_s)
+                    delay.wait(self._stop)
                     continue
-                delay = self.config.reconnect_min_s
+                delay.reset()
             try:
                 ok, image = capture.read()
                 if ok and image is not None:
-                    self._offer(time.monotonic() - self._origin, image)
+                    now = time.monotonic()
+                    if self.on_frame is not None:
+                        self.on_frame(now, image)
+                    self._offer(now - self.origin, image)
                     continue
                 error = "no frame"
             except cv2.error as exc:  # a garbled frame the decoder hands over: treat as a lost camera

@@ -1,11 +1,11 @@
-"""``python -m tests.bench [edge|delivery|ingest|assessment|api ...]``: run the named benchmarks, all by default."""
+"""``python -m tests.bench [edge|recorder|delivery|ingest|assessment|api ...]``: run the named benchmarks, all by default."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHES = ("edge", "delivery", "ingest", "assessment", "api")
+BENCHES = ("edge", "recorder", "delivery", "ingest", "assessment", "api")
 
 
 def main(argv: list[str]) -> int:

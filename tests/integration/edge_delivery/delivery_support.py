@@ -29,6 +29,8 @@ from edge_agent.publisher import Backoff, Delivery, DeliverySettings, LinkSettin
 from shared_models import (
     AckStatus,
     ClipChunk,
+    Command,
+    CommandResult,
     IncidentAck,
     IncidentManifest,
     Message,
@@ -71,6 +73,38 @@ class TopicProbe:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class CloudCommands:
+    """Publishes commands to ``device_id`` as the cloud does and keeps the CommandResults it answers with."""
+
+    def __init__(self, url: str, device_id: str) -> None:
+        self.device_id = device_id
+        self.probe = TopicProbe(url, topic_for(TopicKind.COMMAND_RESULT, device_id))
+        address = parse_broker_url(url)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client.connect(address.host, address.port)
+        self.client.loop_start()
+
+    def send(self, command: Command) -> CommandResult:
+        self.client.publish(topic_for(TopicKind.COMMAND, self.device_id), encode(command), qos=1)
+        return self.result(command.command_id)
+
+    def result(self, command_id: str, count: int = 1) -> CommandResult:
+        def answers() -> list[CommandResult]:
+            return [
+                m
+                for m, _ in self.probe.messages
+                if isinstance(m, CommandResult) and m.command_id == command_id
+            ]
+
+        wait_until(lambda: len(answers()) >= count, timeout_s=60, what=f"result of {command_id}")
+        return answers()[-1]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.probe.close()
 
 
 class ClipMaker:
@@ -269,6 +303,16 @@ class DeviceSide:
         self.link.close()
 
 
-def agent_run_args(source: Path, device_id: str, broker_url: str, data_dir: Path) -> list[str]:
-    """``edge-agent run`` arguments for a test's agent process."""
-    return ["run", "--source", str(source), "--device-id", device_id, "--broker", broker_url, "--data-dir", str(data_dir)]
+def agent_run_args(source: str | Path, device_id: str, broker_url: str, data_dir: Path) -> list[str]:
+    """``edge-agent run`` arguments for a test's agent process (a file, a folder or a live URI)."""
+    return [
+        "run",
+        "--source",
+        str(source),
+        "--device-id",
+        device_id,
+        "--broker",
+        broker_url,
+        "--data-dir",
+        str(data_dir),
+    ]

@@ -14,20 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
-import paho.mqtt.client as mqtt
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from delivery_support import ScriptedCloud, TopicProbe, wait_until
-from paho.mqtt.enums import CallbackAPIVersion
+from delivery_support import CloudCommands, ScriptedCloud, wait_until
 
 from deploy.localstack import MosquittoBroker
 from edge_agent.app import AgentOptions, EdgeAgent
 from edge_agent.clips import DeviceKey
-from edge_agent.mqtt_url import parse_broker_url
 from edge_agent.sample.drive import SampleDriveSpec, write_sample_drive
 from shared_models import (
-    Command,
-    CommandResult,
     ConfigPush,
     FootageRequest,
     Ping,
@@ -51,37 +46,6 @@ def drives(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return paths
 
 
-class CloudCommands:
-    """Publishes commands to the device and keeps the CommandResults it answers with."""
-
-    def __init__(self, url: str) -> None:
-        self.probe = TopicProbe(url, topic_for(TopicKind.COMMAND_RESULT, DEVICE_ID))
-        address = parse_broker_url(url)
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        self.client.connect(address.host, address.port)
-        self.client.loop_start()
-
-    def send(self, command: Command) -> CommandResult:
-        self.client.publish(topic_for(TopicKind.COMMAND, DEVICE_ID), encode(command), qos=1)
-        return self.result(command.command_id)
-
-    def result(self, command_id: str, count: int = 1) -> CommandResult:
-        def answers() -> list[CommandResult]:
-            return [
-                m
-                for m, _ in self.probe.messages
-                if isinstance(m, CommandResult) and m.command_id == command_id
-            ]
-
-        wait_until(lambda: len(answers()) >= count, timeout_s=60, what=f"result of {command_id}")
-        return answers()[-1]
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-        self.probe.close()
-
-
 def _id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -102,7 +66,7 @@ def cloud(broker: MosquittoBroker, data_dir: Path) -> Iterator[ScriptedCloud]:
 
 @pytest.fixture
 def commands(broker: MosquittoBroker) -> Iterator[CloudCommands]:
-    sender = CloudCommands(broker.url)
+    sender = CloudCommands(broker.url, DEVICE_ID)
     yield sender
     sender.close()
 

@@ -48,3 +48,31 @@ def write_still_video(out: Path, image: np.ndarray, seconds: float, fps: int = 3
             dst.mux(stream.encode(frame))
         dst.mux(stream.encode(None))
     return out
+
+
+def h264_slices(path: Path) -> list[bytes]:
+    """The coded slices (NAL types 1 and 5) of each video packet of an MP4, in decode order.
+
+    A stream that went through MPEG-TS gains access-unit delimiters and repeated SPS/PPS, which an MP4
+    made from it keeps; the slices are the picture data itself, so equal slices mean no re-encode.
+    """
+    slices = []
+    with av.open(str(path)) as container:
+        for packet in container.demux(video=0):
+            data, kept, i = bytes(packet), [], 0
+            while i + 4 <= len(data):
+                size = int.from_bytes(data[i : i + 4], "big")
+                if data[i + 4] & 0x1F in (1, 5):
+                    kept.append(data[i + 4 : i + 4 + size])
+                i += 4 + size
+            if kept:
+                slices.append(b"".join(kept))
+    return slices
+
+
+def position_in(part: list[bytes], whole: list[bytes]) -> int:
+    """Index in ``whole`` where ``part`` occurs as a contiguous run; -1 if it does not."""
+    for start in range(len(whole) - len(part) + 1):
+        if whole[start : start + len(part)] == part:
+            return start
+    return -1

@@ -45,6 +45,9 @@ def test_partial_file_keeps_other_defaults(tmp_path: Path) -> None:
         ("[miners.lidar]\nenabled = true\n", "lidar"),
         ("[fusion]\nenter_threshold = 0.2\nexit_threshold = 0.4\n", "exit_threshold"),
         ("[clip]\npre_roll_s = -1\n", "pre_roll_s"),
+        ("[recorder]\nsegment_sec = 10\n", "segment_sec"),
+        ("[recorder]\nencode_preset = \"placebo\"\n", "encode_preset"),
+        ("[recorder]\nquota_bytes = 1000\n", "quota_bytes"),
         ("[fusion\n", "TOML"),
     ],
 )

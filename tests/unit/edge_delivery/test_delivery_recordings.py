@@ -65,3 +65,27 @@ def test_re_adding_a_file_replaces_it(tmp_path: Path, limit: int) -> None:
     index.add(Recording(path, T0, 10.0))
     index.add(Recording(path, T0, 12.0))
     assert index.recordings() == [Recording(path, T0, 12.0)]
+
+
+def test_find_offers_only_the_files_the_window_touches(tmp_path: Path) -> None:
+    index = RecordingIndex(tmp_path / "recordings.json")
+    paths = [_file(tmp_path, f"{i}.mp4") for i in range(4)]
+    for i, path in enumerate(paths):  # one long live recording: a single run
+        index.add(Recording(path, T0 + 30 * i, 30.0))
+    found = index.find(T0 + 65, T0 + 95)
+    assert found is not None and [s.path for s in found.spans] == paths[2:4]
+    assert [(s.start_s, s.end_s) for s in found.spans] == [(60.0, 90.0), (90.0, 120.0)]
+    assert (found.recorded_at, found.start_s, found.end_s) == (T0, 65.0, 95.0)
+
+
+def test_a_file_held_by_a_cut_is_not_discarded_until_released(tmp_path: Path) -> None:
+    index = RecordingIndex(tmp_path / "recordings.json")
+    a, b = _file(tmp_path, "a.mp4"), _file(tmp_path, "b.mp4")
+    index.add(Recording(a, T0, 10.0))
+    index.add(Recording(b, T0 + 10, 10.0))
+    with index.holding(T0 + 2, T0 + 4) as found:
+        assert found is not None and [s.path for s in found.spans] == [a]
+        assert not index.discard(Path(a)) and Path(a).exists()
+        assert index.discard(Path(b)) and not Path(b).exists()
+    assert index.discard(Path(a)) and not Path(a).exists()
+    assert index.recordings() == [] and RecordingIndex(tmp_path / "recordings.json").recordings() == []

@@ -1,0 +1,124 @@
+"""The recorder's folder: finished segments into the index, loop recording, and how far recording has got.
+
+Whoever writes segments (the remuxer of an H.264 stream, or the encoder of captured frames) reports
+here: ``started`` when recording (re)starts, ``finished`` for each closed segment (renamed from its
+hidden ``.part`` name into ``<UTC start>.mp4``, added to the recording index, then the quota applied),
+``stopped`` when the stream is lost. A live incident's clip waits on ``wait_settled`` until the footage
+of its window is either in closed segments or can no longer arrive (the stream was lost, or came
+back after the window: a gap).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import av
+
+from edge_agent.clips.recordings import Recording, RecordingIndex
+from edge_agent.record.quota import enforce_quota
+
+log = logging.getLogger(__name__)
+
+
+def segment_name(started_at: float) -> str:
+    """``20250101_120000_250.mp4``: UTC start to the millisecond, so name order is time order."""
+    stamp = datetime.fromtimestamp(started_at, UTC)
+    return f"{stamp:%Y%m%d_%H%M%S}_{stamp.microsecond // 1000:03d}.mp4"
+
+
+class OpenSegment(Protocol):
+    """A segment being written, by the remuxer or the encoder."""
+
+    part: Path
+
+    def close(self) -> tuple[float, float]:
+        """Finish the file; (wall-clock start of its first frame, duration in seconds)."""
+        ...
+
+    def abandon(self) -> None: ...
+
+
+class SegmentStore:
+    def __init__(self, folder: Path, index: RecordingIndex, quota_bytes: int) -> None:
+        self.folder = Path(folder)
+        self.index = index
+        self.quota_bytes = quota_bytes  # a pushed config changes it live
+        self.segments = 0  # finished in this run
+        self._cond = threading.Condition()
+        self._covered_until = 0.0  # wall clock where the last finished segment of this run ends
+        self._recording_since: float | None = None  # wall clock; None while no stream is recorded
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for part in self.folder.glob(".*.part"):  # the segment open when the agent died has no index
+            log.warning("recorder.partial_discarded path=%s bytes=%d", part, part.stat().st_size)
+            part.unlink()
+
+    def part_path(self) -> Path:
+        """Where the segment being written goes until it is finished (one writer at a time)."""
+        return self.folder / f".{time.time_ns()}.mp4.part"
+
+    def started(self, at: float) -> None:
+        with self._cond:
+            self._recording_since = at
+            self._cond.notify_all()
+
+    def close(self, segment: OpenSegment) -> None:
+        """Close ``segment`` and keep it (``finished``); one that cannot be closed (disk full) is dropped.
+        Returns None, so a writer forgets its segment in the same line."""
+        try:
+            started_at, duration_s = segment.close()
+        except (OSError, av.FFmpegError) as exc:
+            log.error("recorder.write_failed path=%s error=%s", segment.part, exc)
+            segment.abandon()
+            return
+        self.finished(segment.part, started_at, duration_s)
+
+    def finished(self, part: Path, started_at: float, duration_s: float) -> Recording:
+        """A closed segment: named by its start, indexed, the quota applied, waiting clips woken."""
+        path = self.folder / segment_name(started_at)
+        part.rename(path)
+        recording = Recording(str(path), round(started_at, 3), round(duration_s, 3))
+        self.index.add(recording)
+        kept = enforce_quota(self.folder, self.quota_bytes, self.index)
+        with self._cond:
+            self.segments += 1
+            self._covered_until = max(self._covered_until, recording.ends_at)
+            self._cond.notify_all()
+        log.info(
+            "recorder.segment path=%s duration_s=%.2f bytes=%d kept_bytes=%d",
+            path,
+            duration_s,
+            path.stat().st_size,
+            kept,
+        )
+        return recording
+
+    def stopped(self) -> None:
+        with self._cond:
+            self._recording_since = None
+            self._cond.notify_all()
+
+    def settled(self, end_at: float) -> bool:
+        """No more footage up to ``end_at`` can arrive: it is in finished segments, the stream is down
+        and ``end_at`` has passed, or recording restarted after ``end_at`` (the rest is a gap)."""
+        with self._cond:
+            if self._covered_until >= end_at:
+                return True
+            if self._recording_since is None:
+                return time.time() >= end_at
+            return self._recording_since > end_at
+
+    def wait_settled(self, end_at: float, timeout_s: float, stop: threading.Event) -> bool:
+        """Block until ``settled(end_at)``, ``timeout_s`` passed or ``stop``; True if settled."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while not self.settled(end_at) and not stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.5))  # also wakes for the clock passing end_at
+            return self.settled(end_at)
