@@ -7,6 +7,8 @@ only the API uses the CPU, rate limit lifted: the bench measures the API, not th
 generator on loopback keeps 64 HTTP/1.1 keep-alive connections busy (closed loop) and records every
 latency: p50 / p99 / throughput for ``GET /claims/{id}/status``, ``GET /claims/{id}/assessment`` and
 ``GET /reviews/queue?limit=100``. Then a 100 MB MP4 is uploaded three times (different bytes each time).
+First the same generator runs against a server that answers at once ("floor"): what the machine and
+the generator add to every latency by themselves.
 
 Targets: status p99 <= 10 ms, queue p99 <= 30 ms. The figures depend on the machine and on what else
 runs on it: the load average is printed with them.
@@ -18,6 +20,7 @@ import asyncio
 import os
 import random
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -313,6 +316,7 @@ def main() -> None:
                 f"{WARMUP_S:g} s warm-up; closed loop (saturation), then open loop at a quarter of that rate",
                 flush=True,
             )
+            _floor(keys)
             for label, paths, target in runs:
                 uvloop.run(load(port, keys, paths, WARMUP_S))
                 latencies, statuses = uvloop.run(load(port, keys, paths, SECONDS))
@@ -339,6 +343,46 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+_TRIVIAL_SERVER = """
+import asyncio, sys, uvloop
+async def answer(reader, writer):
+    try:
+        while True:
+            await reader.readuntil(b"\\r\\n\\r\\n")
+            writer.write(b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok")
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+async def main():
+    server = await asyncio.start_server(answer, "127.0.0.1", int(sys.argv[1]))
+    async with server:
+        await server.serve_forever()
+uvloop.run(main())
+"""
+
+
+def _floor(keys: list[str]) -> None:
+    """The generator against a server that answers at once: what the machine and the generator alone
+    add to every latency below (scheduling, loopback, the generator's own event loop)."""
+    from deploy.localstack import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", _TRIVIAL_SERVER, str(port)])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        for rate in (250.0, 50.0):
+            latencies, statuses = uvloop.run(load(port, keys, ["/"], SECONDS / 3, rate))
+            report(f"floor @{rate:.0f}/s", latencies, statuses, SECONDS / 3, None)
+    finally:
+        server.kill()
+        server.wait()
 
 
 def _start_server(url: str, tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
