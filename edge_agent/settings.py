@@ -36,7 +36,7 @@ class AnalysisConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
         0.15  # fewer corners follow the camera: a cut
     )
     cut_correlation: Annotated[float, msgspec.Meta(ge=-1, le=1)] = 0.5  # lower thumbnail correlation: a cut
-    burst_s: Annotated[float, msgspec.Meta(ge=0, le=2)] = 0.3  # media mined at a time (cache locality)
+    burst_s: Annotated[float, msgspec.Meta(ge=0, le=2)] = 1.0  # media mined at a time (cache locality)
 
 
 class ClipConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
