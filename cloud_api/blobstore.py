@@ -22,6 +22,7 @@ class BlobStore(Protocol):
     def write_bytes(self, key: str, data: bytes) -> None: ...
     def put_file(self, key: str, src: Path) -> None: ...
     def local_path(self, key: str) -> Path: ...
+    def in_place(self, key: str) -> Path | None: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
     def delete_prefix(self, prefix: str) -> None: ...
@@ -62,6 +63,12 @@ class LocalBlobStore:
         path = self._path(key)
         if not path.is_file():
             raise FileNotFoundError(key)
+        return path
+
+    def in_place(self, key: str) -> Path:
+        """Where the blob itself lives, to be written at offsets (``put_file`` then moves it)."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
     def exists(self, key: str) -> bool:
@@ -127,6 +134,10 @@ class S3BlobStore:
             raise
         os.replace(tmp, dest)
         return dest
+
+    def in_place(self, key: str) -> None:
+        """An object is written whole: nothing to write at offsets."""
+        return None
 
     def exists(self, key: str) -> bool:
         try:

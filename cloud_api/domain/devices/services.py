@@ -164,8 +164,14 @@ class DeviceService:
             self._keys[device_id] = (time.monotonic() + self.key_cache_s, *result)
         return result
 
-    async def seen(self, device_id: str, at: datetime | None = None) -> None:
-        await Device.update({Device.last_seen: at or utcnow()}).where(Device.device_id == device_id).run()
+    async def seen(self, *device_ids: str) -> None:
+        """Mark devices heard from now (one statement for a whole ingest batch)."""
+        if device_ids:
+            await (
+                Device.update({Device.last_seen: utcnow()})
+                .where(Device.device_id.is_in(list(device_ids)))
+                .run()
+            )
 
     async def record_status(self, status: DeviceStatus) -> None:
         now = utcnow()

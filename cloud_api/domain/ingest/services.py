@@ -1,7 +1,7 @@
-"""What each fleet message does to the database, and the ack (if any) it earns.
+"""What fleet messages do to the database, and the ack (if any) each earns.
 
-``handle(topic, payload)`` never raises for bad input: every refusal is counted by reason and logged
-once (``Metrics.reject``). The protocol with the device:
+``apply(messages)`` never raises for bad input: every refusal is counted by reason and logged once
+(``Metrics.reject``). The protocol with the device:
 
 - manifest: checked (registered device, ids agree, signature, chunk count), stored idempotently. A
   brand-new manifest gets no ack while chunks are still to come; a manifest sent again (the device
@@ -16,16 +16,28 @@ once (``Metrics.reject``). The protocol with the device:
 - an incident still RECEIVING after INCIDENT_EXPIRY_S is EXPIRED by the sweeper (housekeeping.py); a
   manifest sent again later reopens it, since the device still holds the clip.
 
-The MQTT client may call ``handle`` for a batch of messages inside one transaction: file deletions wait
-in ``after_commit`` until the client has committed, so a rolled-back batch never loses a stored chunk.
+Each message is first checked on its own as it arrives (``check``: topic, decoding, device, ids; a
+chunk is hashed in a worker thread, hashlib releasing the GIL), beside the batch being applied. A batch
+(the MQTT client's waiting messages) is then applied in one write transaction, in steps that keep a
+serial consumer's waits few and overlapping:
+
+1. the incidents the batch touches are loaded (batch.py: two queries) and its messages applied to
+   them in order, queueing the chunk writes;
+2. the chunk writes run in worker threads while the changes are written back (a few statements);
+3. the incidents now complete are assembled and hashed in worker threads, then get their claims.
+
+A message about an incident that an earlier message of the same batch completed waits for the next
+batch, so it sees the claim: the replies returned are those of a prefix of the batch. File deletions
+wait in ``after_commit`` until the client has committed, so a rolled-back batch never loses a chunk.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -38,7 +50,8 @@ from cloud_api.domain.claims.schemas import NewClaim
 from cloud_api.domain.claims.services import ClaimService, clip_key
 from cloud_api.domain.devices.commands import CommandService
 from cloud_api.domain.devices.services import DeviceService
-from cloud_api.domain.ingest.chunks import ChunkStore
+from cloud_api.domain.ingest.batch import BatchView, IncidentView, Key
+from cloud_api.domain.ingest.chunks import Assembly, ChunkStore, ChunkWrites
 from cloud_api.domain.ingest.duplicates import earlier_claim
 from cloud_api.domain.ingest.signatures import signature_valid
 from cloud_api.domain.ingest.tables import Incident, IncidentChunk
@@ -56,7 +69,6 @@ from shared_models import (
     TopicKind,
     WireError,
     decode,
-    encode,
     parse_topic,
 )
 from shared_models.topics import Topic
@@ -70,14 +82,6 @@ EXPECTED: dict[TopicKind, Any] = {
     TopicKind.HEALTH: HealthHeartbeat,
     TopicKind.COMMAND_RESULT: CommandResult,
 }
-_CHUNK_CONTEXT = """
-SELECT i.state, i.manifest,
-  (SELECT COUNT(*) FROM incident_chunks c
-   WHERE c.device_id = i.device_id AND c.incident_id = i.incident_id) AS stored,
-  (SELECT COUNT(*) FROM incident_chunks c
-   WHERE c.device_id = i.device_id AND c.incident_id = i.incident_id AND c.seq = {}) AS mine
-FROM incidents i WHERE i.device_id = {} AND i.incident_id = {}
-"""
 _SUFFIX = {media: suffix for suffix, media in reversed(MEDIA_TYPES.items())}
 
 
@@ -101,8 +105,32 @@ class Reply(msgspec.Struct, frozen=True):
     ack: IncidentAck
 
 
+class Checked(msgspec.Struct, frozen=True):
+    """A message that passed the checks needing no state; ``digest`` is a chunk's sha256."""
+
+    name: str
+    topic: Topic
+    message: Any
+    key: Ed25519PublicKey
+    digest: str = ""
+
+
+class Complete(msgspec.Struct, frozen=True):
+    """The message stored the incident's last missing chunk: assemble and claim it."""
+
+    manifest: IncidentManifest
+
+
 def _ack(incident_id: str, status: AckStatus, **fields: Any) -> IncidentAck:
     return IncidentAck(incident_id=incident_id, status=status, **fields)
+
+
+def _missing(view: IncidentView, m: IncidentManifest) -> list[int]:
+    return sorted(set(range(m.chunk_count)) - view.chunks.keys())
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 class IngestService:
@@ -130,39 +158,97 @@ class IngestService:
     def _later(self, job: Callable[[], None]) -> None:
         self.after_commit.append(job)
 
-    async def handle(self, topic: str, payload: bytes) -> Reply | None:
-        """Apply one message; returns the ack to publish to the device, if any."""
+    async def apply(self, checked: Sequence[Checked | Reply | None]) -> list[Reply | None]:
+        """Apply a batch of ``check`` results in one transaction; the acks to publish, for a prefix of it."""
+        async with write_transaction():
+            keys = {(c.topic.device_id, c.topic.incident_id) for c in checked if isinstance(c, Checked)}
+            batch = await BatchView.load({(d, i) for d, i in keys if i is not None})
+            writes = ChunkWrites(self.chunks)
+            replies: list[Reply | None] = []
+            completing: dict[Key, tuple[int, Checked, IncidentManifest]] = {}
+            heard: set[str] = set()
+            for item in checked:
+                if not isinstance(item, Checked):
+                    replies.append(item)
+                    continue
+                if (item.topic.device_id, item.topic.incident_id) in completing:
+                    break  # the rest waits for the next batch
+                try:
+                    outcome = await self._dispatch(batch, writes, item, heard)
+                except Rejected as exc:
+                    replies.append(self._refused(item.name, item.topic.device_id, exc))
+                    continue
+                if isinstance(outcome, Complete):
+                    key = (outcome.manifest.device_id, outcome.manifest.incident_id)
+                    completing[key] = (len(replies), item, outcome.manifest)
+                    replies.append(None)
+                    continue
+                self.metrics.ingest_accepted[item.topic.kind.value] += 1
+                replies.append(Reply(item.topic.device_id, outcome) if outcome else None)
+            await asyncio.gather(writes.run(), self._write_back(batch, heard))
+            clips = await asyncio.gather(
+                *(asyncio.to_thread(self.chunks.assemble, m) for _, _, m in completing.values())
+            )
+            for (index, item, m), clip in zip(completing.values(), clips, strict=True):
+                try:
+                    ack = await self._claim(m, clip)
+                except Rejected as exc:
+                    replies[index] = self._refused(item.name, item.topic.device_id, exc)
+                    continue
+                self.metrics.ingest_accepted[item.topic.kind.value] += 1
+                replies[index] = Reply(m.device_id, ack)
+        return replies
+
+    async def _write_back(self, batch: BatchView, heard: set[str]) -> None:
+        await batch.flush()
+        await self.devices.seen(*heard)
+
+    def _refused(self, name: str, device_id: str, exc: Rejected) -> Reply | None:
+        self.metrics.reject(exc.reason, name, exc.detail)
+        return Reply(device_id, exc.ack) if exc.ack else None
+
+    async def check(self, name: str, payload: bytes) -> Checked | Reply | None:
+        """The checks that need no incident state, run as each message arrives (beside the batch being
+        applied); refusals are counted here, and get their reply (if any) when their batch is applied."""
         device_id = ""
         try:
-            parsed = parse_topic(topic)
-            device_id = parsed.device_id
-            if parsed.kind not in EXPECTED:
-                raise Rejected("unexpected_topic", parsed.kind)
-            message = decode(payload, EXPECTED[parsed.kind])
-            if message.device_id != parsed.device_id:
+            topic = parse_topic(name)
+            device_id = topic.device_id
+            if topic.kind not in EXPECTED:
+                raise Rejected("unexpected_topic", topic.kind)
+            message = decode(payload, EXPECTED[topic.kind])
+            if message.device_id != topic.device_id:
                 raise Rejected("device_mismatch", f"payload says {message.device_id}")
-            key, why = await self.devices.verification_key(parsed.device_id)
+            key, why = await self.devices.verification_key(topic.device_id)
             if key is None:
                 raise Rejected(why)
-            ack = await self._dispatch(parsed, message, key)
+            if not isinstance(message, ClipChunk):
+                return Checked(name, topic, message, key)
+            if (topic.incident_id, topic.seq) != (message.incident_id, message.seq):
+                raise Rejected(
+                    "topic_mismatch",
+                    f"topic {topic.incident_id}/{topic.seq}, payload {message.incident_id}/{message.seq}",
+                )
+            if message.seq >= message.total:
+                raise Rejected("bad_seq", f"seq {message.seq} of {message.total}")
+            return Checked(name, topic, message, key, await asyncio.to_thread(_sha256, message.data))
         except TopicError as exc:
-            self.metrics.reject("bad_topic", topic, str(exc))
-            return None
+            self.metrics.reject("bad_topic", name, str(exc))
         except WireError as exc:
-            self.metrics.reject(exc.reason, topic, exc.detail)
-            return None
+            self.metrics.reject(exc.reason, name, exc.detail)
         except Rejected as exc:
-            self.metrics.reject(exc.reason, topic, exc.detail)
-            return Reply(device_id, exc.ack) if exc.ack else None
-        self.metrics.ingest_accepted[parsed.kind.value] += 1
-        return Reply(device_id, ack) if ack else None
+            return self._refused(name, device_id, exc)
+        return None
 
-    async def _dispatch(self, topic: Topic, message: Any, key: Ed25519PublicKey) -> IncidentAck | None:
+    async def _dispatch(
+        self, batch: BatchView, writes: ChunkWrites, item: Checked, heard: set[str]
+    ) -> IncidentAck | Complete | None:
+        message = item.message
         if isinstance(message, IncidentManifest):
-            await self.devices.seen(message.device_id)
-            return await self._manifest(topic, message, key)
+            heard.add(message.device_id)
+            return self._manifest(batch, writes, item.topic, message, item.key)
         if isinstance(message, ClipChunk):
-            return await self._chunk(topic, message)
+            return self._chunk(batch, writes, message, item.digest)
         if isinstance(message, DeviceStatus):
             await self.devices.record_status(message)
         elif isinstance(message, HealthHeartbeat):
@@ -173,7 +259,9 @@ class IngestService:
                 self.metrics.reject("unknown_command", f"{message.device_id}/{message.command_id}")
         return None
 
-    async def _manifest(self, topic: Topic, m: IncidentManifest, key: Ed25519PublicKey) -> IncidentAck | None:
+    def _manifest(
+        self, batch: BatchView, writes: ChunkWrites, topic: Topic, m: IncidentManifest, key: Ed25519PublicKey
+    ) -> IncidentAck | Complete | None:
         if topic.incident_id != m.incident_id:
             raise Rejected("incident_mismatch", f"topic {topic.incident_id}, payload {m.incident_id}")
         if not signature_valid(m, key):
@@ -187,41 +275,27 @@ class IngestService:
             raise Rejected(
                 "inconsistent_manifest", reason, _ack(m.incident_id, AckStatus.REJECTED, reason=reason)
             )
-        now = utcnow()
-        new = Incident(
-            device_id=m.device_id,
-            incident_id=m.incident_id,
-            manifest=encode(m),
-            sha256=m.sha256,
-            chunk_count=m.chunk_count,
-            state=State.RECEIVING,
-            created_at=now,
-            updated_at=now,
-        )
-        inserted = await Incident.insert(new).on_conflict(action="DO NOTHING").returning(Incident.id).run()
-        if not inserted:
-            row = await self._incident(m.device_id, m.incident_id)
-            assert row is not None
-            stored = decode(bytes(row["manifest"]), IncidentManifest)
-            if (stored.sha256, stored.chunk_sha256) != (m.sha256, m.chunk_sha256):
+        view = batch.view(m.device_id, m.incident_id)
+        inserted = view.state is None
+        if inserted:
+            batch.create(view, m, State.RECEIVING)
+        else:
+            assert view.manifest is not None
+            if (view.manifest.sha256, view.manifest.chunk_sha256) != (m.sha256, m.chunk_sha256):
                 reason = "another clip was already reported under this incident id"
                 raise Rejected(
                     "manifest_conflict", m.incident_id, _ack(m.incident_id, AckStatus.REJECTED, reason=reason)
                 )
-            if row["state"] == State.COMPLETE:
-                return _ack(m.incident_id, AckStatus.COMPLETE, claim_id=row["claim_id"])
-            if row["state"] == State.REJECTED:
-                return _ack(m.incident_id, AckStatus.REJECTED, reason=row["reason"])
-            if row["state"] == State.EXPIRED:
-                await (
-                    Incident.update({Incident.state: State.RECEIVING, Incident.updated_at: now})
-                    .where((Incident.device_id == m.device_id) & (Incident.incident_id == m.incident_id))
-                    .run()
-                )
+            if view.state == State.COMPLETE:
+                return _ack(m.incident_id, AckStatus.COMPLETE, claim_id=view.claim_id)
+            if view.state == State.REJECTED:
+                return _ack(m.incident_id, AckStatus.REJECTED, reason=view.reason)
+            if view.state == State.EXPIRED:
+                batch.reopen(view, State.RECEIVING)
                 log.info("ingest.reopened device=%s incident=%s", m.device_id, m.incident_id)
-        missing = await self._keep_good_chunks(m)
+        missing = self._keep_good_chunks(batch, writes, view, m)
         if not missing:
-            return await self._complete(m)
+            return Complete(m)
         log.info(
             "ingest.manifest device=%s incident=%s chunks=%d missing=%d",
             m.device_id,
@@ -231,116 +305,49 @@ class IngestService:
         )
         return None if inserted else _ack(m.incident_id, AckStatus.MISSING, missing=missing)
 
-    async def _chunk(self, topic: Topic, c: ClipChunk) -> IncidentAck | None:
-        if (topic.incident_id, topic.seq) != (c.incident_id, c.seq):
-            raise Rejected(
-                "topic_mismatch", f"topic {topic.incident_id}/{topic.seq}, payload {c.incident_id}/{c.seq}"
-            )
-        if c.seq >= c.total:
-            raise Rejected("bad_seq", f"seq {c.seq} of {c.total}")
-        # The lookup and the hash + temp write of the bytes overlap: they are this path's two waits.
-        looked_up, hashed = await asyncio.gather(
-            self._chunk_context(c), asyncio.to_thread(self.chunks.stage, c.data), return_exceptions=True
-        )
-        if isinstance(hashed, BaseException):
-            raise hashed
-        staged, digest = hashed
-        try:
-            if isinstance(looked_up, BaseException):
-                raise looked_up
-            row = looked_up
-            manifest = decode(bytes(row["manifest"]), IncidentManifest) if row else None
-            if row is not None and row["state"] != State.RECEIVING:
-                return None  # decided already; a resent manifest gets the answer
-            if manifest is not None and c.total != manifest.chunk_count:
-                raise Rejected("bad_seq", f"total {c.total}, the manifest has {manifest.chunk_count} chunks")
-            stored = int(row["stored"]) if row else 0
-            if manifest is not None and digest != manifest.chunk_sha256[c.seq]:
-                where = f"{c.device_id}/{c.incident_id}/{c.seq}"
-                self.metrics.reject("chunk_hash_mismatch", where, "discarded")
-            else:
-                stored += 0 if row and row["mine"] else 1
-                await asyncio.to_thread(self.chunks.keep, c.device_id, c.incident_id, c.seq, staged)
-                await self._record_chunk(c, digest)
-        finally:
-            staged.unlink(missing_ok=True)  # gone already when kept
+    def _chunk(
+        self, batch: BatchView, writes: ChunkWrites, c: ClipChunk, digest: str
+    ) -> IncidentAck | Complete | None:
+        view = batch.view(c.device_id, c.incident_id)
+        manifest = view.manifest
+        if view.state is not None and view.state != State.RECEIVING:
+            return None  # decided already; a resent manifest gets the answer
+        if manifest is not None and c.total != manifest.chunk_count:
+            raise Rejected("bad_seq", f"total {c.total}, the manifest has {manifest.chunk_count} chunks")
+        if manifest is not None and digest != manifest.chunk_sha256[c.seq]:
+            where = f"{c.device_id}/{c.incident_id}/{c.seq}"
+            self.metrics.reject("chunk_hash_mismatch", where, "discarded")
+        else:
+            batch.store_chunk(view, c.seq, digest, len(c.data))
+            offset = None if manifest is None else c.seq * manifest.chunk_size
+            writes.put(c.device_id, c.incident_id, c.seq, c.data, offset)
         if manifest is None:
             return None  # kept until the manifest arrives
-        if stored == manifest.chunk_count:  # every stored chunk was checked against the manifest
-            return await self._complete(manifest)
+        if len(view.chunks) == manifest.chunk_count:  # every stored chunk was checked against the manifest
+            return Complete(manifest)
         if c.seq == manifest.chunk_count - 1:
-            return _ack(c.incident_id, AckStatus.MISSING, missing=await self._missing(manifest))
+            return _ack(c.incident_id, AckStatus.MISSING, missing=_missing(view, manifest))
         return None
 
-    async def _record_chunk(self, c: ClipChunk, digest: str) -> None:
-        await (
-            IncidentChunk.insert(
-                IncidentChunk(
-                    device_id=c.device_id,
-                    incident_id=c.incident_id,
-                    seq=c.seq,
-                    sha256=digest,
-                    size_bytes=len(c.data),
-                    received_at=utcnow(),
-                )
-            )
-            .on_conflict(
-                target=(IncidentChunk.device_id, IncidentChunk.incident_id, IncidentChunk.seq),
-                action="DO UPDATE",
-                values=[IncidentChunk.sha256, IncidentChunk.size_bytes, IncidentChunk.received_at],
-            )
-            .run()
-        )
-
-    async def _chunk_context(self, c: ClipChunk) -> dict[str, Any] | None:
-        """The incident's state and manifest, how many chunks it has stored and whether ``c.seq`` is one.
-
-        One round trip instead of three: this runs for every chunk.
-        """
-        rows = await Incident.raw(_CHUNK_CONTEXT, c.seq, c.device_id, c.incident_id).run()
-        return rows[0] if rows else None
-
-    async def _incident(self, device_id: str, incident_id: str) -> dict[str, Any] | None:
-        return (
-            await Incident.select()
-            .where((Incident.device_id == device_id) & (Incident.incident_id == incident_id))
-            .first()
-            .run()
-        )
-
-    def _chunks_of(self, m: IncidentManifest) -> Any:
-        return (IncidentChunk.device_id == m.device_id) & (IncidentChunk.incident_id == m.incident_id)
-
-    async def _missing(self, m: IncidentManifest) -> list[int]:
-        rows = await IncidentChunk.select(IncidentChunk.seq).where(self._chunks_of(m)).run()
-        return sorted(set(range(m.chunk_count)) - {r["seq"] for r in rows})
-
-    async def _keep_good_chunks(self, m: IncidentManifest) -> list[int]:
+    def _keep_good_chunks(
+        self, batch: BatchView, writes: ChunkWrites, view: IncidentView, m: IncidentManifest
+    ) -> list[int]:
         """Chunks stored before the manifest was known, checked now: bad ones go. Returns the missing."""
-        rows = (
-            await IncidentChunk.select(IncidentChunk.seq, IncidentChunk.sha256)
-            .where(self._chunks_of(m))
-            .run()
-        )
-        good: set[int] = set()
-        for r in rows:
-            if r["seq"] < m.chunk_count and r["sha256"] == m.chunk_sha256[r["seq"]]:
-                good.add(r["seq"])
+        for seq, sha256 in list(view.chunks.items()):
+            if seq < m.chunk_count and sha256 == m.chunk_sha256[seq]:
                 continue
-            await IncidentChunk.delete().where(self._chunks_of(m) & (IncidentChunk.seq == r["seq"])).run()
-            # At once, not after commit: a good copy of this chunk may follow in the same batch.
-            await asyncio.to_thread(self.chunks.discard, m.device_id, m.incident_id, r["seq"])
+            batch.drop_chunk(view, seq)
+            writes.discard(m.device_id, m.incident_id, seq)
             self.metrics.reject(
-                "chunk_hash_mismatch", f"{m.device_id}/{m.incident_id}/{r['seq']}", "discarded late"
+                "chunk_hash_mismatch", f"{m.device_id}/{m.incident_id}/{seq}", "discarded late"
             )
-        return sorted(set(range(m.chunk_count)) - good)
+        return _missing(view, m)
 
-    async def _complete(self, m: IncidentManifest) -> IncidentAck:
-        clip = await asyncio.to_thread(
-            self.chunks.assemble, m.device_id, m.incident_id, m.sha256, m.chunk_sha256
-        )
+    async def _claim(self, m: IncidentManifest, clip: Assembly) -> IncidentAck:
+        """The assembled clip's verdict: its claim (COMPLETE), chunks to send again, or REJECTED."""
+        of_incident = (IncidentChunk.device_id == m.device_id) & (IncidentChunk.incident_id == m.incident_id)
         if clip.bad:  # stored, then lost or torn on disk (a crash): ask for them again
-            await IncidentChunk.delete().where(self._chunks_of(m) & IncidentChunk.seq.is_in(clip.bad)).run()
+            await IncidentChunk.delete().where(of_incident & IncidentChunk.seq.is_in(clip.bad)).run()
             self.metrics.reject("chunk_unreadable", f"{m.device_id}/{m.incident_id}", f"chunks {clip.bad}")
             return _ack(m.incident_id, AckStatus.MISSING, missing=clip.bad)
         assert clip.path is not None
@@ -372,21 +379,20 @@ class IngestService:
             incident_id=m.incident_id,
             metadata={"manifest": msgspec.to_builtins(m), "duplicate_of": duplicate_of},
         )
-        async with write_transaction():
-            claim, _ = await self.claims.create(new, ActorType.DEVICE, m.device_id)
-            await (
-                Incident.update(
-                    {
-                        Incident.state: State.COMPLETE,
-                        Incident.claim_id: claim.claim_id,
-                        Incident.duplicate_of: duplicate_of,
-                        Incident.updated_at: utcnow(),
-                    }
-                )
-                .where(where)
-                .run()
+        claim, _ = await self.claims.create(new, ActorType.DEVICE, m.device_id)
+        await (
+            Incident.update(
+                {
+                    Incident.state: State.COMPLETE,
+                    Incident.claim_id: claim.claim_id,
+                    Incident.duplicate_of: duplicate_of,
+                    Incident.updated_at: utcnow(),
+                }
             )
-            await IncidentChunk.delete().where(self._chunks_of(m)).run()
+            .where(where)
+            .run()
+        )
+        await IncidentChunk.delete().where(of_incident).run()
         self._later(lambda: self.chunks.clear(m.device_id, m.incident_id))
         log.info(
             "ingest.complete device=%s incident=%s claim=%s bytes=%d",
