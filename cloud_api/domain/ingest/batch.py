@@ -28,6 +28,7 @@ Key = tuple[str, str]
 _PAIR = "(device_id = {} AND incident_id = {})"
 _INCIDENTS = "SELECT device_id, incident_id, state, manifest, claim_id, reason FROM incidents WHERE "
 _CHUNKS = "SELECT device_id, incident_id, seq, sha256 FROM incident_chunks WHERE "
+_FORGET = "DELETE FROM incident_chunks WHERE "
 _LOCK = " ORDER BY device_id, incident_id FOR UPDATE"
 
 
@@ -57,8 +58,7 @@ class BatchView:
         incidents = {key: IncidentView(*key) for key in keys}
         if not keys:
             return cls(incidents)
-        where = " OR ".join([_PAIR] * len(keys))
-        args = [part for key in keys for part in key]
+        where, args = _where(keys)
         rows = await Incident.raw(_INCIDENTS + where + ("" if is_sqlite() else _LOCK), *args).run()
         for row in rows:
             view = incidents[(row["device_id"], row["incident_id"])]
@@ -104,6 +104,13 @@ class BatchView:
         del view.chunks[seq]
         self._rows[(view.device_id, view.incident_id, seq)] = None
 
+    @staticmethod
+    async def forget(keys: Collection[Key]) -> None:
+        """Delete the chunk rows of incidents the batch decided (their blobs go after the commit)."""
+        if keys:
+            where, args = _where(keys)
+            await IncidentChunk.raw(_FORGET + where, *args).run()
+
     async def flush(self) -> None:
         """Write the batch's changes back: new incidents, reopened ones, chunk rows dropped and stored."""
         if self._created:
@@ -147,3 +154,7 @@ class BatchView:
                 )
                 .run()
             )
+
+
+def _where(keys: Collection[Key]) -> tuple[str, list[str]]:
+    return " OR ".join([_PAIR] * len(keys)), [part for key in keys for part in key]

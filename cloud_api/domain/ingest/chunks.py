@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from pathlib import Path
 
 import msgspec
 
@@ -30,11 +29,10 @@ _PIECE = 1 << 20
 
 
 class Assembly(msgspec.Struct, frozen=True):
-    """The clip in a file, or (``bad`` not empty) the chunks that must be sent again."""
+    """What assembly found: the clip's sha256 (moved into place when it matches the manifest), or, in
+    ``bad``, the chunks that must be sent again."""
 
-    path: Path | None
     sha256: str
-    size: int
     bad: list[int]
 
 
@@ -74,17 +72,22 @@ class ChunkStore:
         """Drop a parked chunk found bad, so assembly never writes it over a good copy."""
         self.blobs.delete(self.key(device_id, incident_id, seq))
 
-    def clear(self, device_id: str, incident_id: str) -> None:
-        self.blobs.delete_prefix(self.prefix(device_id, incident_id))
+    def clear(self, *incidents: tuple[str, str]) -> None:
+        """Delete the incoming blobs of these (device_id, incident_id): decided or expired incidents."""
+        for device_id, incident_id in incidents:
+            self.blobs.delete_prefix(self.prefix(device_id, incident_id))
 
-    def assemble(self, m: IncidentManifest) -> Assembly:
-        """Write the parked chunks into the clip file, hash the whole (one read pass, no copy), fsync it.
+    def assemble(self, m: IncidentManifest, key: str) -> Assembly:
+        """Write the parked chunks into the clip file, hash the whole (one read pass, no copy) and, when it
+        matches the manifest, fsync it and move it to ``key``.
 
         Only when the whole does not match ``m.sha256`` is each chunk checked (a second pass): chunks lost
-        or torn on disk are returned in ``bad``; with none bad, the manifest itself is inconsistent.
+        or torn on disk are returned in ``bad`` (their parked copies dropped, so the copies sent again
+        win); with none bad, the manifest itself is inconsistent and the file is removed.
         """
         in_place = self.blobs.in_place(self.clip_key(m.device_id, m.incident_id))
         path = in_place or self.blobs.temp_path()
+        bad: list[int] = []
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             for seq in range(m.chunk_count):
@@ -97,26 +100,27 @@ class ChunkStore:
             whole = _sha256(fd, 0, m.size_bytes)
             if whole == m.sha256:
                 os.fsync(fd)
-                return Assembly(path=path, sha256=whole, size=m.size_bytes, bad=[])
-            bad = [
-                seq
-                for seq, expected in enumerate(m.chunk_sha256)
-                if _sha256(fd, seq * m.chunk_size, min(m.chunk_size, m.size_bytes - seq * m.chunk_size))
-                != expected
-            ]
+            else:
+                bad = [
+                    seq
+                    for seq, expected in enumerate(m.chunk_sha256)
+                    if _sha256(fd, seq * m.chunk_size, min(m.chunk_size, m.size_bytes - seq * m.chunk_size))
+                    != expected
+                ]
         except BaseException:
             if in_place is None:
                 path.unlink(missing_ok=True)
             raise
         finally:
             os.close(fd)
-        if not bad:
-            return Assembly(path=path, sha256=whole, size=m.size_bytes, bad=[])
-        if in_place is None:
-            path.unlink(missing_ok=True)
+        if whole == m.sha256:
+            self.blobs.put_file(key, path)
+            return Assembly(sha256=whole, bad=[])
         for seq in bad:  # a bad parked copy would be written over the copy sent again
             self.discard(m.device_id, m.incident_id, seq)
-        return Assembly(path=None, sha256="", size=0, bad=bad)
+        if not bad or in_place is None:  # the clip file keeps the good chunks for the next try
+            path.unlink(missing_ok=True)
+        return Assembly(sha256="" if bad else whole, bad=bad)
 
 
 class ChunkWrites:

@@ -32,7 +32,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from cloud_api.domain.ingest.services import Checked, IngestService, Reply
+from cloud_api.domain.ingest.services import Applied, Checked, IngestService, Reply
 from cloud_api.settings import Settings
 from shared_models import TopicKind, encode, topic_for
 from shared_models.topics import subscription
@@ -172,36 +172,30 @@ class MqttIngest:
                 self._held.append(self._queue.get_nowait())
             batch = list(self._held)
             self._held.clear()
-            replies = await self._apply(batch)
-            for arrived, reply in zip(batch, replies):
+            applied = await self._apply(batch)
+            for arrived, reply in zip(batch, applied.replies):
                 if reply is not None:
                     self._send_ack(reply)
                 self._client.ack(arrived.message.mid, arrived.message.qos)
-            self._held.extend(batch[len(replies) :])
-            await self.service.run_after_commit()  # blob deletions, once the devices have their answers
+            self._held.extend(batch[len(applied.replies) :])
+            await self.service.clear(applied.decided)  # blob deletions, once the devices have their answers
 
-    async def _apply(self, batch: list[Arrived]) -> list[Reply | None]:
-        service = self.service
+    async def _apply(self, batch: list[Arrived]) -> Applied:
         try:
-            replies = await service.apply(await asyncio.gather(*(a.check for a in batch)))
+            return await self.service.apply(await asyncio.gather(*(a.check for a in batch)))
         except Exception:
-            service.after_commit.clear()
-            if len(batch) == 1:
-                return [await self._apply_one(batch[0])]
-            log.warning("ingest.batch_failed size=%d; applying one by one", len(batch), exc_info=True)
-            return [await self._apply_one(m) for m in batch]
-        return replies
+            if len(batch) > 1:
+                log.warning("ingest.batch_failed size=%d; applying one by one", len(batch), exc_info=True)
+            applied = [await self._apply_one(a) for a in batch]
+            return Applied([r for a in applied for r in a.replies], [k for a in applied for k in a.decided])
 
-    async def _apply_one(self, arrived: Arrived) -> Reply | None:
-        mark = len(self.service.after_commit)
+    async def _apply_one(self, arrived: Arrived) -> Applied:
         try:
-            (reply,) = await self.service.apply([await arrived.check])
-            return reply
+            return await self.service.apply([await arrived.check])
         except Exception as exc:  # the database was away: the device will resend, keep consuming
-            del self.service.after_commit[mark:]
             log.exception("ingest.error topic=%s", arrived.message.topic)
             self.service.metrics.reject("internal_error", arrived.message.topic, repr(exc))
-            return None
+            return Applied([None], [])
 
     def _send_ack(self, reply: Reply) -> None:
         assert self._client is not None

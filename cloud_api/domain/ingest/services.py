@@ -27,8 +27,9 @@ serial consumer's waits few and overlapping:
 3. the incidents now complete are assembled and hashed in worker threads, then get their claims.
 
 A message about an incident that an earlier message of the same batch completed waits for the next
-batch, so it sees the claim: the replies returned are those of a prefix of the batch. File deletions
-wait in ``after_commit`` until the client has committed, so a rolled-back batch never loses a chunk.
+batch, so it sees the claim: the replies returned are those of a prefix of the batch. The blobs of
+decided incidents are deleted only after the commit (``Applied.decided``, ``clear``), so a rolled-back
+batch never loses a chunk.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import asyncio
 import hashlib
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -133,6 +134,25 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _clip_key(m: IncidentManifest) -> str:
+    return clip_key(m.sha256, _SUFFIX.get(m.content_type, ""))
+
+
+class Applied(msgspec.Struct, frozen=True):
+    """A batch's outcome: the acks for a prefix of its messages (the rest wait for the next batch), and
+    the incidents whose incoming blobs go once the devices have their answers (``IngestService.clear``)."""
+
+    replies: list[Reply | None]
+    decided: list[Key]
+
+
+class Completion(msgspec.Struct, frozen=True):
+    index: int
+    """Position of the completing message in the batch."""
+    item: Checked
+    manifest: IncidentManifest
+
+
 class IngestService:
     def __init__(
         self,
@@ -147,25 +167,15 @@ class IngestService:
         self.chunks = chunks
         self.metrics = metrics
         self.commands = commands
-        self.after_commit: list[Callable[[], None]] = []
-        """Blob deletions to run once the surrounding transaction has committed (``run_after_commit``)."""
 
-    async def run_after_commit(self) -> None:
-        jobs, self.after_commit = self.after_commit, []
-        for job in jobs:
-            await asyncio.to_thread(job)
-
-    def _later(self, job: Callable[[], None]) -> None:
-        self.after_commit.append(job)
-
-    async def apply(self, checked: Sequence[Checked | Reply | None]) -> list[Reply | None]:
-        """Apply a batch of ``check`` results in one transaction; the acks to publish, for a prefix of it."""
+    async def apply(self, checked: Sequence[Checked | Reply | None]) -> Applied:
+        """Apply a batch of ``check`` results in one transaction."""
         async with write_transaction():
             keys = {(c.topic.device_id, c.topic.incident_id) for c in checked if isinstance(c, Checked)}
             batch = await BatchView.load({(d, i) for d, i in keys if i is not None})
             writes = ChunkWrites(self.chunks)
             replies: list[Reply | None] = []
-            completing: dict[Key, tuple[int, Checked, IncidentManifest]] = {}
+            completing: dict[Key, Completion] = {}
             heard: set[str] = set()
             for item in checked:
                 if not isinstance(item, Checked):
@@ -180,24 +190,44 @@ class IngestService:
                     continue
                 if isinstance(outcome, Complete):
                     key = (outcome.manifest.device_id, outcome.manifest.incident_id)
-                    completing[key] = (len(replies), item, outcome.manifest)
+                    completing[key] = Completion(len(replies), item, outcome.manifest)
                     replies.append(None)
                     continue
                 self.metrics.ingest_accepted[item.topic.kind.value] += 1
                 replies.append(Reply(item.topic.device_id, outcome) if outcome else None)
             await asyncio.gather(writes.run(), self._write_back(batch, heard))
-            clips = await asyncio.gather(
-                *(asyncio.to_thread(self.chunks.assemble, m) for _, _, m in completing.values())
-            )
-            for (index, item, m), clip in zip(completing.values(), clips, strict=True):
+            decided = await self._complete(list(completing.values()), replies)
+            await BatchView.forget(decided)
+        return Applied(replies, decided)
+
+    async def clear(self, decided: list[Key]) -> None:
+        """Delete the incoming blobs of a committed batch's decided incidents."""
+        if decided:
+            await asyncio.to_thread(self.chunks.clear, *decided)
+
+    async def _complete(self, completing: list[Completion], replies: list[Reply | None]) -> list[Key]:
+        """Assemble the completed incidents in worker threads and give each its verdict as soon as its
+        own clip is ready (the next ones keep hashing meanwhile); returns the incidents decided."""
+        assemblies = [
+            asyncio.ensure_future(asyncio.to_thread(self.chunks.assemble, c.manifest, _clip_key(c.manifest)))
+            for c in completing
+        ]
+        decided: list[Key] = []
+        try:
+            for c, assembly in zip(completing, assemblies, strict=True):
+                m, clip = c.manifest, await assembly
                 try:
-                    ack = await self._claim(m, clip)
+                    ack = await self._verdict(m, clip)
                 except Rejected as exc:
-                    replies[index] = self._refused(item.name, item.topic.device_id, exc)
-                    continue
-                self.metrics.ingest_accepted[item.topic.kind.value] += 1
-                replies[index] = Reply(m.device_id, ack)
-        return replies
+                    replies[c.index] = self._refused(c.item.name, m.device_id, exc)
+                else:
+                    self.metrics.ingest_accepted[c.item.topic.kind.value] += 1
+                    replies[c.index] = Reply(m.device_id, ack)
+                if not clip.bad:
+                    decided.append((m.device_id, m.incident_id))
+        finally:
+            await asyncio.gather(*assemblies, return_exceptions=True)  # none outlives its transaction
+        return decided
 
     async def _write_back(self, batch: BatchView, heard: set[str]) -> None:
         await batch.flush()
@@ -343,19 +373,23 @@ class IngestService:
             )
         return _missing(view, m)
 
-    async def _claim(self, m: IncidentManifest, clip: Assembly) -> IncidentAck:
+    async def _verdict(self, m: IncidentManifest, clip: Assembly) -> IncidentAck:
         """The assembled clip's verdict: its claim (COMPLETE), chunks to send again, or REJECTED."""
-        of_incident = (IncidentChunk.device_id == m.device_id) & (IncidentChunk.incident_id == m.incident_id)
         if clip.bad:  # stored, then lost or torn on disk (a crash): ask for them again
-            await IncidentChunk.delete().where(of_incident & IncidentChunk.seq.is_in(clip.bad)).run()
+            await (
+                IncidentChunk.delete()
+                .where(
+                    (IncidentChunk.device_id == m.device_id)
+                    & (IncidentChunk.incident_id == m.incident_id)
+                    & IncidentChunk.seq.is_in(clip.bad)
+                )
+                .run()
+            )
             self.metrics.reject("chunk_unreadable", f"{m.device_id}/{m.incident_id}", f"chunks {clip.bad}")
             return _ack(m.incident_id, AckStatus.MISSING, missing=clip.bad)
-        assert clip.path is not None
-        path, sha256, size = clip.path, clip.sha256, clip.size
         where = (Incident.device_id == m.device_id) & (Incident.incident_id == m.incident_id)
-        if (sha256, size) != (m.sha256, m.size_bytes):
-            path.unlink(missing_ok=True)
-            reason = f"clip sha256 {sha256[:12]}.. / {size} bytes do not match the manifest"
+        if clip.sha256 != m.sha256:
+            reason = f"clip sha256 {clip.sha256[:12]}.. / {m.size_bytes} bytes do not match the manifest"
             await (
                 Incident.update(
                     {Incident.state: State.REJECTED, Incident.reason: reason, Incident.updated_at: utcnow()}
@@ -363,18 +397,15 @@ class IngestService:
                 .where(where)
                 .run()
             )
-            self._later(lambda: self.chunks.clear(m.device_id, m.incident_id))
             raise Rejected(
                 "clip_hash_mismatch", reason, _ack(m.incident_id, AckStatus.REJECTED, reason=reason)
             )
-        key = clip_key(sha256, _SUFFIX.get(m.content_type, ""))
-        await asyncio.to_thread(self.chunks.blobs.put_file, key, path)
         duplicate_of = await earlier_claim(m, self.metrics)
         new = NewClaim(
             source="device",
-            video_key=key,
-            video_sha256=sha256,
-            size_bytes=size,
+            video_key=_clip_key(m),
+            video_sha256=m.sha256,
+            size_bytes=m.size_bytes,
             device_id=m.device_id,
             incident_id=m.incident_id,
             metadata={"manifest": msgspec.to_builtins(m), "duplicate_of": duplicate_of},
@@ -392,13 +423,11 @@ class IngestService:
             .where(where)
             .run()
         )
-        await IncidentChunk.delete().where(of_incident).run()
-        self._later(lambda: self.chunks.clear(m.device_id, m.incident_id))
         log.info(
             "ingest.complete device=%s incident=%s claim=%s bytes=%d",
             m.device_id,
             m.incident_id,
             claim.claim_id,
-            size,
+            m.size_bytes,
         )
         return _ack(m.incident_id, AckStatus.COMPLETE, claim_id=claim.claim_id)
