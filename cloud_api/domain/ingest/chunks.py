@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from collections.abc import Callable
 
 import msgspec
 
@@ -124,32 +125,57 @@ class ChunkStore:
 
 
 class ChunkWrites:
-    """The chunk bytes a batch keeps, written together in worker threads once its messages are applied.
+    """The chunk bytes a batch keeps, written in worker threads once its messages are applied: one job
+    per incident, and for an incident the batch completed, one job that writes and then assembles it.
 
     Queued in message order; the last copy of a chunk wins, and a parked chunk found bad is deleted
-    before the writes run (a good copy may follow in the same batch).
+    before the incident's writes run (a good copy may follow in the same batch).
     """
 
     def __init__(self, store: ChunkStore) -> None:
         self.store = store
-        self._puts: dict[tuple[str, str, int], tuple[bytes, int | None]] = {}
-        self._discards: set[tuple[str, str, int]] = set()
+        self._pending: dict[tuple[str, str], _IncidentWrites] = {}
 
     def put(self, device_id: str, incident_id: str, seq: int, data: bytes, offset: int | None) -> None:
-        self._puts[(device_id, incident_id, seq)] = (data, offset)
+        self._of(device_id, incident_id).puts[seq] = (data, offset)
 
     def discard(self, device_id: str, incident_id: str, seq: int) -> None:
-        self._puts.pop((device_id, incident_id, seq), None)
-        self._discards.add((device_id, incident_id, seq))
+        work = self._of(device_id, incident_id)
+        work.puts.pop(seq, None)
+        work.discards.add(seq)
+
+    def completion(self, m: IncidentManifest, key: str) -> Callable[[], Assembly]:
+        """The job for an incident the batch completed: its writes, then ``ChunkStore.assemble``. It can
+        start at once, beside the rest of the batch's writes and its database statements."""
+        work = self._pending.pop((m.device_id, m.incident_id), None)
+
+        def job() -> Assembly:
+            if work is not None:
+                work.run(self.store)
+            return self.store.assemble(m, key)
+
+        return job
 
     async def run(self) -> None:
-        await asyncio.gather(*(asyncio.to_thread(self.store.discard, *key) for key in self._discards))
-        await asyncio.gather(
-            *(
-                asyncio.to_thread(self.store.put, *key, data, offset)
-                for key, (data, offset) in self._puts.items()
-            )
-        )
+        """The writes of the incidents not completed by the batch."""
+        jobs, self._pending = self._pending, {}
+        await asyncio.gather(*(asyncio.to_thread(work.run, self.store) for work in jobs.values()))
+
+    def _of(self, device_id: str, incident_id: str) -> _IncidentWrites:
+        return self._pending.setdefault((device_id, incident_id), _IncidentWrites(device_id, incident_id))
+
+
+class _IncidentWrites(msgspec.Struct):
+    device_id: str
+    incident_id: str
+    puts: dict[int, tuple[bytes, int | None]] = msgspec.field(default_factory=dict)
+    discards: set[int] = msgspec.field(default_factory=set)
+
+    def run(self, store: ChunkStore) -> None:
+        for seq in self.discards:
+            store.discard(self.device_id, self.incident_id, seq)
+        for seq, (data, offset) in self.puts.items():
+            store.put(self.device_id, self.incident_id, seq, data, offset)
 
 
 def _write_at(fd: int, data: bytes, offset: int) -> None:

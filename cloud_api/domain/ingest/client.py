@@ -76,6 +76,8 @@ class MqttIngest:
         self._held: deque[Arrived] = deque()
         """Messages a batch left for the next one (they come first)."""
         self._consumer: asyncio.Task[None] | None = None
+        self._clearing: set[asyncio.Task[None]] = set()
+        """Blob deletions of committed batches, running beside the next batch."""
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
@@ -111,6 +113,7 @@ class MqttIngest:
             self._consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._consumer
+        await asyncio.gather(*self._clearing, return_exceptions=True)
         while not self._queue.empty():
             self._held.append(self._queue.get_nowait())
         for arrived in self._held:  # never acknowledged: the broker delivers them again
@@ -178,7 +181,10 @@ class MqttIngest:
                     self._send_ack(reply)
                 self._client.ack(arrived.message.mid, arrived.message.qos)
             self._held.extend(batch[len(applied.replies) :])
-            await self.service.clear(applied.decided)  # blob deletions, once the devices have their answers
+            if applied.decided:  # blob deletions, once the devices have their answers
+                clearing = asyncio.create_task(self.service.clear(applied.decided))
+                self._clearing.add(clearing)
+                clearing.add_done_callback(self._clearing.discard)
 
     async def _apply(self, batch: list[Arrived]) -> Applied:
         try:

@@ -174,59 +174,76 @@ class IngestService:
             keys = {(c.topic.device_id, c.topic.incident_id) for c in checked if isinstance(c, Checked)}
             batch = await BatchView.load({(d, i) for d, i in keys if i is not None})
             writes = ChunkWrites(self.chunks)
-            replies: list[Reply | None] = []
-            completing: dict[Key, Completion] = {}
             heard: set[str] = set()
-            for item in checked:
-                if not isinstance(item, Checked):
-                    replies.append(item)
-                    continue
-                if (item.topic.device_id, item.topic.incident_id) in completing:
-                    break  # the rest waits for the next batch
-                try:
-                    outcome = await self._dispatch(batch, writes, item, heard)
-                except Rejected as exc:
-                    replies.append(self._refused(item.name, item.topic.device_id, exc))
-                    continue
-                if isinstance(outcome, Complete):
-                    key = (outcome.manifest.device_id, outcome.manifest.incident_id)
-                    completing[key] = Completion(len(replies), item, outcome.manifest)
-                    replies.append(None)
-                    continue
-                self.metrics.ingest_accepted[item.topic.kind.value] += 1
-                replies.append(Reply(item.topic.device_id, outcome) if outcome else None)
-            await asyncio.gather(writes.run(), self._write_back(batch, heard))
-            decided = await self._complete(list(completing.values()), replies)
+            replies, completions = await self._apply_in_order(batch, writes, heard, checked)
+            assemblies = [
+                asyncio.ensure_future(asyncio.to_thread(writes.completion(c.manifest, _clip_key(c.manifest))))
+                for c in completions
+            ]
+            try:
+                await asyncio.gather(writes.run(), self._write_back(batch, heard))
+                decided = await self._complete(completions, assemblies, replies)
+            finally:
+                await asyncio.gather(*assemblies, return_exceptions=True)  # none outlives its transaction
             await BatchView.forget(decided)
         return Applied(replies, decided)
 
-    async def clear(self, decided: list[Key]) -> None:
-        """Delete the incoming blobs of a committed batch's decided incidents."""
-        if decided:
-            await asyncio.to_thread(self.chunks.clear, *decided)
+    async def _apply_in_order(
+        self,
+        batch: BatchView,
+        writes: ChunkWrites,
+        heard: set[str],
+        checked: Sequence[Checked | Reply | None],
+    ) -> tuple[list[Reply | None], list[Completion]]:
+        """Each message's rules against the view, in order, up to one about an incident already completed
+        in this batch; replies for the completing messages are filled in by ``_complete``."""
+        replies: list[Reply | None] = []
+        completing: dict[Key, Completion] = {}
+        for item in checked:
+            if not isinstance(item, Checked):
+                replies.append(item)
+                continue
+            if (item.topic.device_id, item.topic.incident_id) in completing:
+                break  # the rest waits for the next batch
+            try:
+                outcome = await self._dispatch(batch, writes, item, heard)
+            except Rejected as exc:
+                replies.append(self._refused(item.name, item.topic.device_id, exc))
+                continue
+            if isinstance(outcome, Complete):
+                key = (outcome.manifest.device_id, outcome.manifest.incident_id)
+                completing[key] = Completion(len(replies), item, outcome.manifest)
+                replies.append(None)
+                continue
+            self.metrics.ingest_accepted[item.topic.kind.value] += 1
+            replies.append(Reply(item.topic.device_id, outcome) if outcome else None)
+        return replies, list(completing.values())
 
-    async def _complete(self, completing: list[Completion], replies: list[Reply | None]) -> list[Key]:
-        """Assemble the completed incidents in worker threads and give each its verdict as soon as its
-        own clip is ready (the next ones keep hashing meanwhile); returns the incidents decided."""
-        assemblies = [
-            asyncio.ensure_future(asyncio.to_thread(self.chunks.assemble, c.manifest, _clip_key(c.manifest)))
-            for c in completing
-        ]
+    async def clear(self, decided: list[Key]) -> None:
+        """Delete the incoming blobs of a committed batch's decided incidents (no later message writes to
+        a decided incident, so this may run beside the next batch)."""
+        await asyncio.to_thread(self.chunks.clear, *decided)
+
+    async def _complete(
+        self,
+        completions: list[Completion],
+        assemblies: list[asyncio.Future[Assembly]],
+        replies: list[Reply | None],
+    ) -> list[Key]:
+        """Give each completed incident its verdict as soon as its own clip is assembled (the next ones
+        keep hashing meanwhile); returns the incidents decided."""
         decided: list[Key] = []
-        try:
-            for c, assembly in zip(completing, assemblies, strict=True):
-                m, clip = c.manifest, await assembly
-                try:
-                    ack = await self._verdict(m, clip)
-                except Rejected as exc:
-                    replies[c.index] = self._refused(c.item.name, m.device_id, exc)
-                else:
-                    self.metrics.ingest_accepted[c.item.topic.kind.value] += 1
-                    replies[c.index] = Reply(m.device_id, ack)
-                if not clip.bad:
-                    decided.append((m.device_id, m.incident_id))
-        finally:
-            await asyncio.gather(*assemblies, return_exceptions=True)  # none outlives its transaction
+        for c, assembly in zip(completions, assemblies, strict=True):
+            m, clip = c.manifest, await assembly
+            try:
+                ack = await self._verdict(m, clip)
+            except Rejected as exc:
+                replies[c.index] = self._refused(c.item.name, m.device_id, exc)
+            else:
+                self.metrics.ingest_accepted[c.item.topic.kind.value] += 1
+                replies[c.index] = Reply(m.device_id, ack)
+            if not clip.bad:
+                decided.append((m.device_id, m.incident_id))
         return decided
 
     async def _write_back(self, batch: BatchView, heard: set[str]) -> None:
