@@ -1,6 +1,6 @@
 """What fleet messages do to the database, and the ack (if any) each earns.
 
-``apply(messages)`` never raises for bad input: every refusal is counted by reason and logged once
+``check`` and ``apply`` never raise for bad input: every refusal is counted by reason and logged once
 (``Metrics.reject``). The protocol with the device:
 
 - manifest: checked (registered device, ids agree, signature, chunk count), stored idempotently. A
