@@ -23,8 +23,11 @@ serial consumer's waits few and overlapping:
 
 1. the incidents the batch touches are loaded (batch.py: two queries) and its messages applied to
    them in order, queueing the chunk writes;
-2. the chunk writes run in worker threads while the changes are written back (a few statements);
-3. the incidents now complete are assembled and hashed in worker threads, then get their claims.
+2. in worker threads, each incident now complete gets its chunks written and its clip assembled and
+   hashed (one job each), and the other incidents' chunks are written, while the changes are written
+   back (a few statements);
+3. each completed incident gets its claim as soon as its own clip is ready; the commit waits for
+   all the batch's writes.
 
 A message about an incident that an earlier message of the same batch completed waits for the next
 batch, so it sees the claim: the replies returned are those of a prefix of the batch. The blobs of
@@ -180,12 +183,14 @@ class IngestService:
                 asyncio.ensure_future(asyncio.to_thread(writes.completion(c.manifest, _clip_key(c.manifest))))
                 for c in completions
             ]
+            other_writes = asyncio.ensure_future(writes.run())  # needed by the commit, not by the claims
             try:
-                await asyncio.gather(writes.run(), self._write_back(batch, heard))
+                await self._write_back(batch, heard)
                 decided = await self._complete(completions, assemblies, replies)
-            finally:
-                await asyncio.gather(*assemblies, return_exceptions=True)  # none outlives its transaction
-            await BatchView.forget(decided)
+                await BatchView.forget(decided)
+                await other_writes
+            finally:  # no file work outlives its transaction
+                await asyncio.gather(*assemblies, other_writes, return_exceptions=True)
         return Applied(replies, decided)
 
     async def _apply_in_order(
