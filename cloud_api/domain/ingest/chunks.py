@@ -7,10 +7,11 @@ A chunk that comes before its manifest (its offset is not known yet), and every 
 cannot write in place (S3), is parked as its own blob (``incoming/<device>/<incident>/<seq>``); assembly
 writes the parked chunks into the clip file.
 
-Files, not memory, so any replica can take any chunk and a restart loses nothing. Chunk writes are not
-fsynced: each chunk was hashed on arrival, and ``assemble`` hashes the whole clip; only when that does not
-match the signed manifest is each chunk checked, so a chunk lost or torn by a crash is asked for again
-instead of the clip being refused. The clip is fsynced once, before its claim.
+Files, not memory, so any replica can take any chunk and a restart loses nothing. Chunks written in place
+are not fsynced (parked ones go through the store's own atomic write): each chunk was hashed on arrival,
+and ``assemble`` hashes the whole clip; only when that does not match the signed manifest is each chunk
+checked, so a chunk lost or torn by a crash is asked for again instead of the clip being refused. The
+clip is fsynced once, before its claim.
 """
 
 from __future__ import annotations

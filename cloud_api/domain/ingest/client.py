@@ -114,13 +114,13 @@ class MqttIngest:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._consumer
         await asyncio.gather(*self._clearing, return_exceptions=True)
+        if self._client is not None:
+            self._client.disconnect()
+            await asyncio.to_thread(self._client.loop_stop)
         while not self._queue.empty():
             self._held.append(self._queue.get_nowait())
         for arrived in self._held:  # never acknowledged: the broker delivers them again
             arrived.check.cancel()
-        if self._client is not None:
-            self._client.disconnect()
-            await asyncio.to_thread(self._client.loop_stop)
         self.connected = False
         log.info("ingest.stopped")
 
