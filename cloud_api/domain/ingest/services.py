@@ -56,7 +56,7 @@ from cloud_api.domain.devices.commands import CommandService
 from cloud_api.domain.devices.services import DeviceService
 from cloud_api.domain.ingest.batch import BatchView, IncidentView, Key
 from cloud_api.domain.ingest.chunks import Assembly, ChunkStore, ChunkWrites
-from cloud_api.domain.ingest.duplicates import earlier_claim
+from cloud_api.domain.ingest.duplicates import Duplicates
 from cloud_api.domain.ingest.signatures import signature_valid
 from cloud_api.domain.ingest.tables import Incident, IncidentChunk
 from cloud_api.domain.system.metrics import Metrics
@@ -238,10 +238,11 @@ class IngestService:
         """Give each completed incident its verdict as soon as its own clip is assembled (the next ones
         keep hashing meanwhile); returns the incidents decided."""
         decided: list[Key] = []
+        duplicates = await Duplicates.load({c.manifest.sha256 for c in completions})
         for c, assembly in zip(completions, assemblies, strict=True):
             m, clip = c.manifest, await assembly
             try:
-                ack = await self._verdict(m, clip)
+                ack = await self._verdict(m, clip, duplicates)
             except Rejected as exc:
                 replies[c.index] = self._refused(c.item.name, m.device_id, exc)
             else:
@@ -395,7 +396,7 @@ class IngestService:
             )
         return _missing(view, m)
 
-    async def _verdict(self, m: IncidentManifest, clip: Assembly) -> IncidentAck:
+    async def _verdict(self, m: IncidentManifest, clip: Assembly, duplicates: Duplicates) -> IncidentAck:
         """The assembled clip's verdict: its claim (COMPLETE), chunks to send again, or REJECTED."""
         if clip.bad:  # stored, then lost or torn on disk (a crash): ask for them again
             await (
@@ -422,7 +423,7 @@ class IngestService:
             raise Rejected(
                 "clip_hash_mismatch", reason, _ack(m.incident_id, AckStatus.REJECTED, reason=reason)
             )
-        duplicate_of = await earlier_claim(m, self.metrics)
+        duplicate_of = duplicates.earlier_claim(m, self.metrics)
         new = NewClaim(
             source="device",
             video_key=_clip_key(m),
@@ -433,6 +434,7 @@ class IngestService:
             metadata={"manifest": msgspec.to_builtins(m), "duplicate_of": duplicate_of},
         )
         claim, _ = await self.claims.create(new, ActorType.DEVICE, m.device_id)
+        duplicates.add(m, claim.claim_id)
         await (
             Incident.update(
                 {
