@@ -1,9 +1,11 @@
 """Where clips and incoming chunks live: a local folder (default) or an S3-compatible bucket
 (``BLOB_STORE=s3``), behind one small interface.
 
-Keys are relative, '/'-separated paths (``clips/<sha256>.mp4``, ``incoming/<device>/<incident>/<seq>``).
-Every local write goes to a temporary file and is renamed into place, so a reader (or another replica on a
-shared folder) never sees a half-written blob; an S3 PUT is atomic by itself.
+Keys are relative, '/'-separated paths (``clips/<sha256>.mp4``, ``incoming/<device>/<incident>/clip``,
+``incoming/<device>/<incident>/<seq>``). Every local write goes to a temporary file and is renamed into
+place, so a reader (or another replica on a shared folder) never sees a half-written blob; an S3 PUT is
+atomic by itself. The one exception is ``in_place``: an incident's clip file, written chunk by chunk at
+offsets, which only its assembly reads, checking every byte against the signed hashes.
 """
 
 from __future__ import annotations
