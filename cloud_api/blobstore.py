@@ -1,9 +1,11 @@
 """Where clips and incoming chunks live: a local folder (default) or an S3-compatible bucket
 (``BLOB_STORE=s3``), behind one small interface.
 
-Keys are relative, '/'-separated paths (``clips/<sha256>.mp4``, ``incoming/<device>/<incident>/<seq>``).
-Every local write goes to a temporary file and is renamed into place, so a reader (or another replica on a
-shared folder) never sees a half-written blob; an S3 PUT is atomic by itself.
+Keys are relative, '/'-separated paths (``clips/<sha256>.mp4``, ``incoming/<device>/<incident>/clip``,
+``incoming/<device>/<incident>/<seq>``). Every local write goes to a temporary file and is renamed into
+place, so a reader (or another replica on a shared folder) never sees a half-written blob; an S3 PUT is
+atomic by itself. The one exception is ``in_place``: an incident's clip file, written chunk by chunk at
+offsets, which only its assembly reads, checking every byte against the signed hashes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class BlobStore(Protocol):
     def write_bytes(self, key: str, data: bytes) -> None: ...
     def put_file(self, key: str, src: Path) -> None: ...
     def local_path(self, key: str) -> Path: ...
+    def in_place(self, key: str) -> Path | None: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
     def delete_prefix(self, prefix: str) -> None: ...
@@ -62,6 +65,12 @@ class LocalBlobStore:
         path = self._path(key)
         if not path.is_file():
             raise FileNotFoundError(key)
+        return path
+
+    def in_place(self, key: str) -> Path:
+        """Where the blob itself lives, to be written at offsets (``put_file`` then moves it)."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
     def exists(self, key: str) -> bool:
@@ -127,6 +136,10 @@ class S3BlobStore:
             raise
         os.replace(tmp, dest)
         return dest
+
+    def in_place(self, key: str) -> None:
+        """An object is written whole: nothing to write at offsets."""
+        return None
 
     def exists(self, key: str) -> bool:
         try:

@@ -13,7 +13,8 @@ every clip must be acked COMPLETE, and the claims in the database must be exactl
 per incident, sha256 equal). Target on a 2-core machine: >= 100 MB/s and >= 50 clips/s of 2 MB.
 Other work on the machine slows it: the load average is printed next to the figures, and so are the
 CPU seconds the cloud, the broker and the device processes used meanwhile (MB per cloud CPU-second is
-the figure that does not depend on how busy the machine is; PostgreSQL's own processes are not counted).
+the figure that does not depend on how busy the machine is; PostgreSQL's own processes are not counted),
+and, on a virtual machine, the CPU time the hypervisor gave to others meanwhile (steal).
 
     python -m tests.bench ingest      # 20 devices x 10 clips, chunks of 1,000,000 B, SQLite
     BENCH_INGEST_DEVICES=50 BENCH_INGEST_CLIPS=4 BENCH_INGEST_CHUNK_KB=256 BENCH_INGEST_DB=postgres \
@@ -126,6 +127,13 @@ def _cpu_seconds(parts: dict[str, list[int]]) -> dict[str, float]:
     return totals
 
 
+def _steal_seconds() -> float:
+    """CPU time the hypervisor ran others instead of this VM, all cores (0 where not reported)."""
+    import psutil
+
+    return float(getattr(psutil.cpu_times(), "steal", 0.0))
+
+
 def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -181,6 +189,7 @@ def main() -> None:
                 "devices": [p.pid for p in procs],
             }  # type: ignore[union-attr]
             cpu_before = _cpu_seconds(parts)
+            steal_before = _steal_seconds()
             start = time.time()
             go.set()
             latencies: list[float] = []
@@ -198,6 +207,7 @@ def main() -> None:
                     latencies.append(latency)
                     end = max(end, at)
             cpu = {k: v - cpu_before[k] for k, v in _cpu_seconds(parts).items()}
+            steal = _steal_seconds() - steal_before
             for p in procs:
                 p.join(60)
             elapsed = end - start
@@ -230,4 +240,7 @@ def main() -> None:
         )
         load_after = os.getloadavg()[0]
         cores = os.cpu_count()
-        print(f"load average (1 min) before {load_before:.2f}, after {load_after:.2f}; {cores} cores")
+        print(
+            f"load average (1 min) before {load_before:.2f}, after {load_after:.2f}; {cores} cores; "
+            f"CPU stolen by the hypervisor meanwhile: {steal:.2f} s"
+        )

@@ -3,6 +3,7 @@ their history, and the fleet view derived from them (status and problems, device
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
@@ -70,6 +71,7 @@ class DeviceService:
         self.thresholds = thresholds or Thresholds.from_settings(get_settings())
         self.key_cache_s = key_cache_s
         self._keys: dict[str, tuple[float, Ed25519PublicKey | None, str]] = {}
+        self._loading: dict[str, asyncio.Future[tuple[Ed25519PublicKey | None, str]]] = {}
 
     async def register(self, device_id: str, public_key_pem: str) -> DeviceOut:
         load_public_key(public_key_pem)
@@ -144,10 +146,18 @@ class DeviceService:
 
         Cached for ``key_cache_s`` (INGEST_DEVICE_CACHE_S): every chunk asks, and a revocation made by
         another process takes at most that long to apply here (the broker refuses the device at once).
+        The messages of a device checked at once when its entry runs out share one query.
         """
         cached = self._keys.get(device_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1], cached[2]
+        loading = self._loading.get(device_id)
+        if loading is None:
+            loading = self._loading[device_id] = asyncio.ensure_future(self._load_key(device_id))
+            loading.add_done_callback(lambda _: self._loading.pop(device_id, None))
+        return await asyncio.shield(loading)
+
+    async def _load_key(self, device_id: str) -> tuple[Ed25519PublicKey | None, str]:
         row = (
             await Device.select(Device.public_key_pem, Device.revoked_at)
             .where(Device.device_id == device_id)
@@ -164,8 +174,14 @@ class DeviceService:
             self._keys[device_id] = (time.monotonic() + self.key_cache_s, *result)
         return result
 
-    async def seen(self, device_id: str, at: datetime | None = None) -> None:
-        await Device.update({Device.last_seen: at or utcnow()}).where(Device.device_id == device_id).run()
+    async def seen(self, *device_ids: str) -> None:
+        """Mark devices heard from now (one statement for a whole ingest batch)."""
+        if device_ids:
+            await (
+                Device.update({Device.last_seen: utcnow()})
+                .where(Device.device_id.is_in(list(device_ids)))
+                .run()
+            )
 
     async def record_status(self, status: DeviceStatus) -> None:
         now = utcnow()

@@ -1,9 +1,13 @@
-"""The MQTT side of ingest: paho's network thread hands messages to the event loop, one consumer task
-applies them in order, publishes acks, and only then acknowledges each message to the broker.
+"""The MQTT side of ingest: paho's network thread hands messages to the event loop, where each one's
+checks (decoding, device, a chunk's hash) start at once; one consumer task applies them in order,
+publishes acks, and only then acknowledges each message to the broker.
 
 Messages waiting in the queue are applied in batches (up to INGEST_BATCH_MAX) inside one database
-transaction: one connection and one commit per batch instead of several per chunk, which is what lets
-one process keep up with a fleet (tests/bench/ingest.py). A batch that fails is rolled back and its
+transaction (services.py): a few queries and one commit per batch instead of several per chunk, and
+the batch's hashing and file writes run side by side in worker threads, which is what lets one process
+keep up with a fleet (tests/bench/ingest.py). A batch may apply only a prefix of its messages (one
+about an incident completed earlier in the batch waits); the rest lead the next batch, so messages are
+still applied, and acknowledged, in the order they came. A batch that fails is rolled back and its
 messages applied one by one, which is safe because every step is idempotent.
 
 Acknowledging after the database work (paho ``manual_ack``) and a persistent session (clean_start off,
@@ -17,17 +21,18 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from cloud_api.db.engine import write_transaction
-from cloud_api.domain.ingest.services import IngestService, Reply
+from cloud_api.domain.ingest.services import Applied, Checked, IngestService, Reply
 from cloud_api.settings import Settings
 from shared_models import TopicKind, encode, topic_for
 from shared_models.topics import subscription
@@ -45,6 +50,13 @@ SESSION_EXPIRY_S = 7 * 24 * 3600
 KEEPALIVE_S = 30
 
 
+class Arrived(msgspec.Struct, frozen=True):
+    """A message from the broker and its checks, started on arrival."""
+
+    message: mqtt.MQTTMessage
+    check: asyncio.Future[Checked | Reply | None]
+
+
 def broker_address(url: str) -> tuple[str, int, bool]:
     """``mqtt://host:1883`` or ``mqtts://host:8883`` -> (host, port, tls)."""
     parts = urlsplit(url)
@@ -60,8 +72,12 @@ class MqttIngest:
         self.service = service
         self.connected = False
         self._client: mqtt.Client | None = None
-        self._queue: asyncio.Queue[mqtt.MQTTMessage] = asyncio.Queue()
+        self._queue: asyncio.Queue[Arrived] = asyncio.Queue()
+        self._held: deque[Arrived] = deque()
+        """Messages a batch left for the next one (they come first)."""
         self._consumer: asyncio.Task[None] | None = None
+        self._clearing: set[asyncio.Task[None]] = set()
+        """Blob deletions of committed batches, running beside the next batch."""
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
@@ -97,9 +113,14 @@ class MqttIngest:
             self._consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._consumer
+        await asyncio.gather(*self._clearing, return_exceptions=True)
         if self._client is not None:
             self._client.disconnect()
             await asyncio.to_thread(self._client.loop_stop)
+        while not self._queue.empty():
+            self._held.append(self._queue.get_nowait())
+        for arrived in self._held:  # never acknowledged: the broker delivers them again
+            arrived.check.cancel()
         self.connected = False
         log.info("ingest.stopped")
 
@@ -138,42 +159,49 @@ class MqttIngest:
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, message)
+        self._loop.call_soon_threadsafe(self._arrived, message)
+
+    def _arrived(self, message: mqtt.MQTTMessage) -> None:
+        """Start the message's checks now (hashing included), so the consumer finds them done."""
+        check = asyncio.ensure_future(self.service.check(message.topic, message.payload))
+        self._queue.put_nowait(Arrived(message, check))
 
     async def _consume(self) -> None:
         assert self._client is not None
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.settings.ingest_batch_max and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            for message, reply in zip(batch, await self._apply(batch), strict=True):
+            if not self._held:
+                self._held.append(await self._queue.get())
+            while len(self._held) < self.settings.ingest_batch_max and not self._queue.empty():
+                self._held.append(self._queue.get_nowait())
+            batch = list(self._held)
+            self._held.clear()
+            applied = await self._apply(batch)
+            for arrived, reply in zip(batch, applied.replies):
                 if reply is not None:
                     self._send_ack(reply)
-                self._client.ack(message.mid, message.qos)
-            await self.service.run_after_commit()  # blob deletions, once the devices have their answers
+                self._client.ack(arrived.message.mid, arrived.message.qos)
+            self._held.extend(batch[len(applied.replies) :])
+            if applied.decided:  # blob deletions, once the devices have their answers
+                clearing = asyncio.create_task(self.service.clear(applied.decided))
+                self._clearing.add(clearing)
+                clearing.add_done_callback(self._clearing.discard)
 
-    async def _apply(self, batch: list[mqtt.MQTTMessage]) -> list[Reply | None]:
-        service = self.service
+    async def _apply(self, batch: list[Arrived]) -> Applied:
         try:
-            async with write_transaction():
-                replies = [await service.handle(m.topic, m.payload) for m in batch]
+            return await self.service.apply(await asyncio.gather(*(a.check for a in batch)))
         except Exception:
-            service.after_commit.clear()
-            if len(batch) == 1:
-                return [await self._apply_one(batch[0])]
-            log.warning("ingest.batch_failed size=%d; applying one by one", len(batch), exc_info=True)
-            return [await self._apply_one(m) for m in batch]
-        return replies
+            if len(batch) > 1:
+                log.warning("ingest.batch_failed size=%d; applying one by one", len(batch), exc_info=True)
+            applied = [await self._apply_one(a) for a in batch]
+            return Applied([r for a in applied for r in a.replies], [k for a in applied for k in a.decided])
 
-    async def _apply_one(self, message: mqtt.MQTTMessage) -> Reply | None:
-        mark = len(self.service.after_commit)
+    async def _apply_one(self, arrived: Arrived) -> Applied:
         try:
-            return await self.service.handle(message.topic, message.payload)
+            return await self.service.apply([await arrived.check])
         except Exception as exc:  # the database was away: the device will resend, keep consuming
-            del self.service.after_commit[mark:]
-            log.exception("ingest.error topic=%s", message.topic)
-            self.service.metrics.reject("internal_error", message.topic, repr(exc))
-            return None
+            log.exception("ingest.error topic=%s", arrived.message.topic)
+            self.service.metrics.reject("internal_error", arrived.message.topic, repr(exc))
+            return Applied([None], [])
 
     def _send_ack(self, reply: Reply) -> None:
         assert self._client is not None

@@ -73,7 +73,7 @@ class FleetSweeper:
                 if not changed:
                     continue  # completed meanwhile (another replica)
                 await IncidentChunk.delete().where(of_incident).run()
-            await asyncio.to_thread(self.chunks.clear, device_id, incident_id)
+            await asyncio.to_thread(self.chunks.clear, (device_id, incident_id))
             self.metrics.incidents_expired += 1
             log.warning("ingest.incident_expired device=%s incident=%s", device_id, incident_id)
             expired.append((device_id, incident_id))

@@ -114,8 +114,10 @@ def test_a_chunk_lost_on_disk_is_asked_for_again(ingest_only: CloudApp, broker: 
         for seq in range(4):
             device.send_chunk(manifest, seq, chunks[seq])
         wait_for(lambda: ingest_only.runtime.metrics.ingest_accepted["chunk"] == 4, 20, "four chunks")
-        stored = ingest_only.runtime.settings.blob_dir / "incoming" / "cam-torn" / "inc-torn"
-        (stored / "2").write_bytes(chunks[2][: CHUNK // 2])  # what a power cut can leave behind
+        stored = ingest_only.runtime.settings.blob_dir / "incoming" / "cam-torn" / "inc-torn" / "clip"
+        with stored.open("r+b") as clip_file:  # what a power cut can leave behind: blocks never written
+            clip_file.seek(2 * CHUNK + CHUNK // 2)
+            clip_file.write(bytes(CHUNK // 2))
         device.send_chunk(manifest, 4, chunks[4])
         again = device.next_ack()
         assert again.status is AckStatus.MISSING and again.missing == [2]
