@@ -9,6 +9,14 @@ import pytest
 from delivery_support import ClipMaker, DeviceSide, ScriptedCloud
 
 from deploy.localstack import MosquittoBroker
+from edge_agent.clips import DeviceKey
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """The real agent's data folder, its device key made first: the cloud is told the key beforehand."""
+    DeviceKey.load_or_create(tmp_path / "edge")
+    return tmp_path / "edge"
 
 
 @pytest.fixture

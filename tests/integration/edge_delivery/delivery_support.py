@@ -12,17 +12,20 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
 import paho.mqtt.client as mqtt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge_agent.clips import DeviceKey
 from edge_agent.mqtt_url import parse_broker_url
 from edge_agent.outbox import Outbox
 from edge_agent.publisher import Backoff, Delivery, DeliverySettings, LinkSettings, MqttLink, run_step_loop
@@ -316,3 +319,14 @@ def agent_run_args(source: str | Path, device_id: str, broker_url: str, data_dir
         "--data-dir",
         str(data_dir),
     ]
+
+
+@contextmanager
+def cloud_for_agent(url: str, data_dir: Path, device_id: str) -> Iterator[ScriptedCloud]:
+    """A scripted cloud trusting the key the agent in ``data_dir`` signs with (created now if need be)."""
+    public_key = load_pem_public_key(DeviceKey.load_or_create(data_dir).public_key_pem())
+    scripted = ScriptedCloud(url, public_key, device_id=device_id)  # type: ignore[arg-type]
+    try:
+        yield scripted
+    finally:
+        scripted.close()

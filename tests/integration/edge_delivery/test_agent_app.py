@@ -13,12 +13,10 @@ from pathlib import Path
 
 import av
 import pytest
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from delivery_support import ScriptedCloud, TopicProbe, agent_run_args, wait_until
+from delivery_support import ScriptedCloud, TopicProbe, agent_run_args, cloud_for_agent, wait_until
 
 from deploy.localstack import MosquittoBroker, free_port
 from edge_agent.app import AgentOptions, run_agent
-from edge_agent.clips import DeviceKey
 from edge_agent.outbox import Outbox
 from edge_agent.sample.drive import SampleDriveSpec, write_sample_drive
 from shared_models import DeviceState, DeviceStatus, TopicKind, topic_for
@@ -37,17 +35,9 @@ def drive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    DeviceKey.load_or_create(tmp_path / "edge")  # the key exists before the cloud is told about it
-    return tmp_path / "edge"
-
-
-@pytest.fixture
 def app_cloud(broker: MosquittoBroker, data_dir: Path) -> Iterator[ScriptedCloud]:
-    public_key = load_pem_public_key(DeviceKey.load_or_create(data_dir).public_key_pem())
-    scripted = ScriptedCloud(broker.url, public_key, device_id=DEVICE_ID)  # type: ignore[arg-type]
-    yield scripted
-    scripted.close()
+    with cloud_for_agent(broker.url, data_dir, DEVICE_ID) as scripted:
+        yield scripted
 
 
 def options(drive: Path, data_dir: Path, broker_url: str, **extra: object) -> AgentOptions:

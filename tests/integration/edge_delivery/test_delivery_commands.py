@@ -15,12 +15,10 @@ from pathlib import Path
 
 import av
 import pytest
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from delivery_support import CloudCommands, ScriptedCloud, wait_until
+from delivery_support import CloudCommands, ScriptedCloud, cloud_for_agent, wait_until
 
 from deploy.localstack import MosquittoBroker
 from edge_agent.app import AgentOptions, EdgeAgent
-from edge_agent.clips import DeviceKey
 from edge_agent.sample.drive import SampleDriveSpec, write_sample_drive
 from shared_models import (
     ConfigPush,
@@ -51,17 +49,9 @@ def _id() -> str:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    DeviceKey.load_or_create(tmp_path / "edge")
-    return tmp_path / "edge"
-
-
-@pytest.fixture
 def cloud(broker: MosquittoBroker, data_dir: Path) -> Iterator[ScriptedCloud]:
-    public_key = load_pem_public_key(DeviceKey.load_or_create(data_dir).public_key_pem())
-    scripted = ScriptedCloud(broker.url, public_key, device_id=DEVICE_ID)  # type: ignore[arg-type]
-    yield scripted
-    scripted.close()
+    with cloud_for_agent(broker.url, data_dir, DEVICE_ID) as scripted:
+        yield scripted
 
 
 @pytest.fixture
