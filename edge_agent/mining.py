@@ -2,7 +2,9 @@
 
 ``MiningSession`` is the streaming core: ``feed`` each decoded item and get back the incidents that
 closed; bins are handed to fusion once every miner has had a chance to score them (a short, fixed
-latency behind the media clock). ``mine_file`` is that loop over a whole recording.
+latency behind the media clock). ``mine_file`` is that loop over a whole recording. A live session
+(``live=True``) runs for as long as the device does, so it keeps only the scores a clip can still ask
+for (``live_history_s``), not the whole drive.
 
 Items are mined in bursts (``[analysis] burst_s`` of media at a time), not one by one as they arrive:
 between two items the decoder runs over megabytes of full-size pictures and evicts the miners' models,
@@ -35,17 +37,26 @@ Item = VideoFrame | AudioBlock | AccelBlock
 
 class MiningResult(msgspec.Struct, frozen=True):
     incidents: list[Incident]
-    timelines: dict[str, MinerTimeline]  # every miner's scores over the whole source
+    timelines: dict[str, MinerTimeline]  # every miner's scores over the whole source; {} for a live one
     duration_s: float
     fps: float
     frames: int
     versions: dict[str, str]  # miner kind -> version, e.g. for the health heartbeat
 
 
+def live_history_s(config: AgentConfig) -> float:
+    """How far back a live session keeps scores: the longest clip window (pre-roll, a merged incident,
+    its cooldown, post-roll) plus the wait of that clip for its recording (at most ``2 * segment_s + 10``
+    s, see ``LiveClipper``) behind three others waiting their turn."""
+    window = config.clip.pre_roll_s + config.fusion.max_incident_s + config.fusion.cooldown_s
+    return window + config.clip.post_roll_s + 4 * (2 * config.recorder.segment_s + 10.0)
+
+
 class MiningSession:
-    def __init__(self, info: SourceInfo, config: AgentConfig) -> None:
+    def __init__(self, info: SourceInfo, config: AgentConfig, live: bool = False) -> None:
         self.info = info
         self.config = config
+        self.live = live  # keep only the recent scores (live_history_s), not the whole source's
         self.rate_hz = config.analysis.timeline_hz
         self.miners = build_miners(config.miners, self.rate_hz)
         available = {VIDEO} | ({AUDIO} if info.audio_rate else set())
@@ -147,6 +158,10 @@ class MiningSession:
         while self._pushed < bins:
             closed += self.fusion.push({m.kind: m.track.at(self._pushed) for m in self.active})
             self._pushed += 1
+        if self.live:
+            keep_from = self._pushed - int(live_history_s(self.config) * self.rate_hz)
+            for miner in self.miners:
+                miner.track.forget_before(keep_from)
         self.incidents += closed
         return closed
 
@@ -154,6 +169,13 @@ class MiningSession:
         """Every miner's scores over a span of the source, first bin at ``start_s``: a live clip's share
         of a timeline that keeps growing (read from the clipper's thread while mining appends)."""
         first, count = round(start_s * self.rate_hz), round(duration_s * self.rate_hz)
+        kept_from = max(m.track.first for m in self.miners)
+        if first < kept_from:
+            log.warning(
+                "mining.history_forgotten start_s=%.2f kept_from_s=%.2f detail=the clip's earlier scores read 0",
+                start_s,
+                kept_from / self.rate_hz,
+            )
         return [m.timeline(count, first) for m in sorted(self.miners, key=lambda m: m.kind)]
 
     def finish(self) -> MiningResult:
@@ -174,7 +196,7 @@ class MiningSession:
         )
         return MiningResult(
             incidents=self.incidents,
-            timelines={m.kind: m.timeline(bins) for m in self.miners},
+            timelines={} if self.live else {m.kind: m.timeline(bins) for m in self.miners},
             duration_s=round(duration, 3),
             fps=self.info.fps,
             frames=self.frames,

@@ -27,20 +27,47 @@ class MinerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
 
 
 class ScoreTrack:
-    """A growable timeline at ``rate_hz``; a bin keeps the highest score written into it."""
+    """A growable timeline at ``rate_hz``; a bin keeps the highest score written into it.
+
+    A file's track keeps every bin. A live source runs for days, so its session forgets bins older
+    than anything a clip can still ask for (``forget_before``); a forgotten bin reads 0.
+    """
 
     def __init__(self, rate_hz: float) -> None:
         self.rate_hz = rate_hz
-        self.scores: list[float] = []
+        # (index of the first kept bin, the kept bins): replaced as one, so a reader on another thread
+        # (a live clip's timeline) never pairs a new list with an old offset.
+        self._kept: tuple[int, list[float]] = (0, [])
+
+    @property
+    def first(self) -> int:
+        return self._kept[0]
+
+    @property
+    def scores(self) -> list[float]:
+        """The kept bins, from bin ``first`` (0 unless older bins were forgotten)."""
+        return self._kept[1]
 
     def put(self, t: float, score: float) -> None:
-        i = max(0, int(t * self.rate_hz))
-        if i >= len(self.scores):
-            self.scores.extend([0.0] * (i + 1 - len(self.scores)))
-        self.scores[i] = max(self.scores[i], min(1.0, max(0.0, score)))
+        first, scores = self._kept
+        i = max(0, int(t * self.rate_hz)) - first
+        if i < 0:
+            return  # a bin already forgotten
+        if i >= len(scores):
+            scores.extend([0.0] * (i + 1 - len(scores)))
+        scores[i] = max(scores[i], min(1.0, max(0.0, score)))
 
     def at(self, i: int) -> float:
-        return self.scores[i] if 0 <= i < len(self.scores) else 0.0
+        first, scores = self._kept
+        j = i - first
+        return scores[j] if 0 <= j < len(scores) else 0.0
+
+    def forget_before(self, i: int) -> None:
+        """Drop bins before ``i``; done in one copy once they outnumber the kept ones (amortised O(1))."""
+        first, scores = self._kept
+        drop = min(i - first, len(scores))
+        if drop > 0 and 2 * drop >= len(scores):
+            self._kept = (first + drop, scores[drop:])
 
 
 class Miner(ABC):

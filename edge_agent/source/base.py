@@ -23,6 +23,10 @@ class SourceError(Exception):
         self.detail = detail
 
 
+class SourceUriError(SourceError):
+    """The source's address itself is malformed: no retry can open it (unlike a camera not up yet)."""
+
+
 class VideoFrame(msgspec.Struct, frozen=True):
     """One decoded frame, downscaled for analysis. ``t`` is seconds from the start of the stream."""
 

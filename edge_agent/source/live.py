@@ -27,7 +27,15 @@ import cv2
 import msgspec
 import numpy as np
 
-from edge_agent.source.base import AccelBlock, AudioBlock, Source, SourceError, SourceInfo, VideoFrame
+from edge_agent.source.base import (
+    AccelBlock,
+    AudioBlock,
+    Source,
+    SourceError,
+    SourceInfo,
+    SourceUriError,
+    VideoFrame,
+)
 from edge_agent.source.file import analysis_size
 from edge_agent.source.reconnect import ReconnectDelay
 
@@ -58,7 +66,7 @@ def open_capture(uri: str) -> cv2.VideoCapture:
     if uri.startswith("camera:"):
         number = uri.removeprefix("camera:")
         if not number.isdigit():
-            raise SourceError(uri, "a V4L2 camera is camera:<device number>, e.g. camera:0")
+            raise SourceUriError(uri, "a V4L2 camera is camera:<device number>, e.g. camera:0")
         return cv2.VideoCapture(int(number), cv2.CAP_V4L2)
     # Without timeouts a stream that goes silent blocks read() for FFmpeg's default (about 30 s).
     timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, _TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, _TIMEOUT_MS]

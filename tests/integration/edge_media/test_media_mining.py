@@ -10,8 +10,9 @@ import pytest
 
 from edge_agent.cli import main
 from edge_agent.fusion import Incident
-from edge_agent.mining import mine_file
+from edge_agent.mining import MiningSession, live_history_s, mine_file
 from edge_agent.settings import AgentConfig, load_config
+from edge_agent.source import open_source
 from tests.integration.edge_media.conftest import Drive
 
 
@@ -85,3 +86,40 @@ def test_mining_in_bursts_gives_what_mining_item_by_item_gives(impact_drive: Dri
     one_by_one = mine_file(impact_drive.path, by_item)
     assert in_bursts.incidents == one_by_one.incidents and len(in_bursts.incidents) == 1
     assert in_bursts.timelines == one_by_one.timelines
+
+
+def test_live_session_forgets_old_scores_and_decides_the_same(
+    impact_drive: Drive, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A live session runs for days: it keeps only ``live_history_s`` of scores, which must change no
+    decision, nor the scores of a window a clip can still ask for."""
+    config = load_config(None)
+    config = msgspec.structs.replace(
+        config,
+        clip=msgspec.structs.replace(config.clip, pre_roll_s=1.0, post_roll_s=1.0),
+        fusion=msgspec.structs.replace(config.fusion, cooldown_s=2.0, max_incident_s=5.0),
+        recorder=msgspec.structs.replace(config.recorder, segment_s=1.0),
+    )
+    history_bins = int(live_history_s(config) * config.analysis.timeline_hz)  # 57 s with these settings
+    with open_source(impact_drive.path, config.analysis.width) as source:
+        info, items = source.info, list(source)
+    loops = 10  # 140 s of the 14 s drive, one impact every 14 s: past twice the history, so it is trimmed
+    stream = [
+        msgspec.structs.replace(item, t=item.t + loop * 14.0) for loop in range(loops) for item in items
+    ]
+    whole, live = MiningSession(info, config), MiningSession(info, config, live=True)
+    longest = 0
+    for item in stream:
+        whole.feed(item)
+        live.feed(item)
+        longest = max(longest, *(len(m.track.scores) for m in live.miners))
+    assert 0 < longest <= 2 * history_bins + 2 * config.analysis.timeline_hz  # bounded, not 1,400 bins
+    assert all(m.track.first > 0 for m in live.miners)
+    recent = live.timelines_over(130.0, 8.0)
+    assert recent == whole.timelines_over(130.0, 8.0) and max(recent[1].scores) > 0.5  # the last jolt
+    with caplog.at_level(logging.WARNING):
+        assert max(live.timelines_over(5.0, 8.0)[1].scores) == 0.0  # the first impact: forgotten
+    assert "mining.history_forgotten" in caplog.text
+    whole_result, live_result = whole.finish(), live.finish()
+    assert live_result.incidents == whole_result.incidents and len(live_result.incidents) == loops
+    assert live_result.timelines == {} and len(whole_result.timelines["motion"].scores) == 1400

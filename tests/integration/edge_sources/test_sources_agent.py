@@ -119,6 +119,37 @@ def test_live_camera_state_and_rate_follow_the_camera(
         camera.unplug()
 
 
+def test_camera_down_at_start_is_waited_for(
+    broker: MosquittoBroker, heartbeats: Heartbeats, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A dashcam that boots before its camera: the agent beats meanwhile and mines once it comes up."""
+    camera = MjpegCamera(fps=20)
+    camera.unplug()  # the port is known and refuses connections
+    with caplog.at_level(logging.INFO):
+        agent = _agent(camera.url, broker, tmp_path)
+        try:
+            waiting = heartbeats.wait_for(lambda b: b.uptime_s > 1.0, "a heartbeat while the camera is down")
+            assert waiting.camera_state is CameraState.UNKNOWN and waiting.fps == 0
+            assert not agent.source_done.is_set()  # still waiting for the camera, not given up
+            camera.plug()
+            heartbeats.wait_for(lambda b: b.camera_state is CameraState.OK and b.fps > 5, "the camera up")
+        finally:
+            agent.shutdown()
+            camera.unplug()
+    events = [r.message.split()[0] for r in caplog.records]
+    assert events.count("source.camera_unavailable") == 1  # one line, not one per try
+    assert events.count("source.camera_opened") == 1
+    assert "intake.failed" not in events
+
+
+def test_malformed_camera_address_is_not_retried(broker: MosquittoBroker, tmp_path: Path) -> None:
+    agent = _agent("camera:front", broker, tmp_path)
+    try:
+        assert agent.source_done.wait(10) and agent.source_ok is False
+    finally:
+        agent.shutdown()
+
+
 def test_unreadable_source_is_logged_and_the_agent_keeps_beating_and_learns_the_clock(
     broker: MosquittoBroker, heartbeats: Heartbeats, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
