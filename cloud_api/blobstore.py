@@ -28,6 +28,7 @@ class BlobStore(Protocol):
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
     def delete_prefix(self, prefix: str) -> None: ...
+    def children(self, prefix: str) -> list[str]: ...
     def temp_path(self) -> Path: ...
 
 
@@ -81,6 +82,13 @@ class LocalBlobStore:
 
     def delete_prefix(self, prefix: str) -> None:
         shutil.rmtree(self._path(prefix), ignore_errors=True)
+
+    def children(self, prefix: str) -> list[str]:
+        """The names one level below ``prefix`` that hold blobs (``incoming`` -> device ids)."""
+        try:
+            return sorted(p.name for p in self._path(prefix).iterdir() if p.is_dir())
+        except FileNotFoundError:
+            return []
 
 
 def _key_path(root: Path, key: str) -> Path:
@@ -163,6 +171,16 @@ class S3BlobStore:
             if keys:
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
         shutil.rmtree(_key_path(self.cache, prefix), ignore_errors=True)
+
+    def children(self, prefix: str) -> list[str]:
+        root = self._object(prefix).rstrip("/") + "/"
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=root, Delimiter="/"
+        )
+        names = [
+            c["Prefix"][len(root) :].rstrip("/") for page in pages for c in page.get("CommonPrefixes", [])
+        ]
+        return sorted(names)
 
 
 def _is_missing(exc: Exception) -> bool:

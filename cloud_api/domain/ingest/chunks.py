@@ -74,6 +74,14 @@ class ChunkStore:
         """Drop a parked chunk found bad, so assembly never writes it over a good copy."""
         self.blobs.delete(self.key(device_id, incident_id, seq))
 
+    def present(self) -> list[tuple[str, str]]:
+        """Every (device_id, incident_id) with incoming blobs: incidents in flight, and leftovers."""
+        return [
+            (device_id, incident_id)
+            for device_id in self.blobs.children("incoming")
+            for incident_id in self.blobs.children(f"incoming/{device_id}")
+        ]
+
     def clear(self, *incidents: tuple[str, str]) -> None:
         """Delete the incoming blobs of these (device_id, incident_id): decided or expired incidents."""
         for device_id, incident_id in incidents:

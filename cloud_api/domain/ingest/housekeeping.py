@@ -1,8 +1,11 @@
-"""The fleet sweeper: expires incidents left incomplete and prunes health history past its retention.
+"""The fleet sweeper: expires incidents left incomplete, removes incoming blobs that outlived their
+incident, and prunes health history past its retention.
 
 One pass is ``sweep()`` (tests call it directly); ``start()`` runs it every FLEET_SWEEP_INTERVAL_S in
 the lifespan. An incident counts as left incomplete when neither it nor any of its chunks has moved
 for INCIDENT_EXPIRY_S; its chunks are deleted and it is marked EXPIRED (a later manifest reopens it).
+Incoming blobs are deleted after the database says what became of them, outside its transaction; a
+crash in between leaves them behind, and the next sweep removes them (``remove_leftovers``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from cloud_api.domain.ingest.tables import Incident, IncidentChunk
 from cloud_api.domain.system.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+_DECIDED = {State.COMPLETE, State.REJECTED}
+_IN_BATCH = 500  # incident ids per IN (...) query, well under PostgreSQL's bind-parameter limit
 
 
 class FleetSweeper:
@@ -79,8 +85,43 @@ class FleetSweeper:
             expired.append((device_id, incident_id))
         return expired
 
+    async def remove_leftovers(self) -> list[tuple[str, str]]:
+        """Delete the incoming blobs of incidents decided (COMPLETE, REJECTED) or expired before the
+        cutoff: no message reads them again. Only what is under ``incoming/`` is looked at (incidents in
+        flight and such leftovers); blobs with no incident row yet (chunks ahead of their manifest) stay."""
+        present = await asyncio.to_thread(self.chunks.present)
+        cutoff = utcnow() - timedelta(seconds=self.incident_expiry_s)
+        by_device: dict[str, list[str]] = {}
+        for device_id, incident_id in present:
+            by_device.setdefault(device_id, []).append(incident_id)
+        leftovers: list[tuple[str, str]] = []
+        for device_id, incident_ids in by_device.items():
+            for start in range(0, len(incident_ids), _IN_BATCH):
+                rows = (
+                    await Incident.select(Incident.incident_id, Incident.state, Incident.updated_at)
+                    .where(
+                        (Incident.device_id == device_id)
+                        & Incident.incident_id.is_in(incident_ids[start : start + _IN_BATCH])
+                    )
+                    .run()
+                )
+                leftovers += [
+                    (device_id, row["incident_id"])
+                    for row in rows
+                    if row["state"] in _DECIDED
+                    or (row["state"] == State.EXPIRED and row["updated_at"] < cutoff)
+                ]
+        if leftovers:
+            await asyncio.to_thread(self.chunks.clear, *leftovers)
+            self.metrics.incoming_leftovers += len(leftovers)
+            log.warning(
+                "ingest.leftovers_removed incidents=%d first=%s", len(leftovers), "/".join(leftovers[0])
+            )
+        return leftovers
+
     async def sweep(self) -> None:
         await self.expire_incidents()
+        await self.remove_leftovers()
         self.metrics.heartbeats_pruned += await self.devices.prune_history(self.history_retention_h)
 
     def start(self) -> None:

@@ -24,6 +24,8 @@ class Metrics:
         """Clips whose bytes were already claimed under another incident (linked, a fraud signal)."""
         self.incidents_expired = 0
         """Incidents left incomplete past INCIDENT_EXPIRY_S."""
+        self.incoming_leftovers = 0
+        """Incidents whose incoming blobs outlived their decision (a crash before the clear): removed."""
         self.heartbeats_pruned = 0
         """Health history rows deleted by the retention."""
         # insurer API (cloud-rest)

@@ -162,6 +162,11 @@ class SystemService:
                 c.duplicate_clips,
             ),
             ("incidents_expired", "Incidents left incomplete past INCIDENT_EXPIRY_S.", c.incidents_expired),
+            (
+                "incoming_leftovers",
+                "Incidents whose incoming blobs outlived their decision and were removed by the sweeper.",
+                c.incoming_leftovers,
+            ),
             ("heartbeats_pruned", "Health history rows deleted by the retention.", c.heartbeats_pruned),
         ):
             out.single(f"dashclaim_{name}_total", "counter", help_text, value)

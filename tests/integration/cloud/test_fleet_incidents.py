@@ -7,10 +7,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 
-from cloud_api.db.helpers import from_json
+from cloud_api.db.helpers import from_json, utcnow
 from cloud_api.domain.claims.tables import Claim
 from cloud_api.domain.ingest.tables import Incident, IncidentChunk
 from cloud_api.settings import Settings
@@ -102,3 +103,42 @@ def test_same_bytes_under_another_incident_are_linked_as_duplicate(
     second = cloud.call(Claim.select(Claim.metadata).where(Claim.id == claims[1]).first().run)
     assert from_json(second["metadata"])["duplicate_of"] == claims[0]
     assert cloud.runtime.metrics.duplicate_clips == 1 and not cloud.runtime.metrics.ingest_rejected
+
+
+def test_incoming_blobs_left_by_a_crash_are_swept(cloud: CloudApp, device: FleetDevice) -> None:
+    """A crash between a batch's commit and its clear leaves the decided incident's incoming blobs; the
+    sweeper removes them, and only them: not an incident in flight nor chunks ahead of their manifest."""
+    chunk_store = cloud.runtime.sweeper.chunks
+    done = os.urandom(2 * CHUNK)
+    manifest, chunks = device.manifest("inc-done", done, CHUNK)
+    device.send_manifest(manifest)
+    for seq, data in enumerate(chunks):
+        device.send_chunk(manifest, seq, data)
+    assert device.next_ack().status is AckStatus.COMPLETE
+    open_manifest, open_chunks = device.manifest("inc-open", os.urandom(2 * CHUNK), CHUNK)
+    device.send_manifest(open_manifest)
+    device.send_chunk(open_manifest, 0, open_chunks[0])
+    early_manifest, early_chunks = device.manifest("inc-early", os.urandom(2 * CHUNK), CHUNK)
+    device.send_chunk(early_manifest, 0, early_chunks[0])  # its manifest is not sent yet
+    wait_for(lambda: cloud.runtime.metrics.ingest_accepted["chunk"] == 4, 20, "four chunks")
+    # What a crash before the clear leaves: the decided incident's blobs, and an expired one's.
+    chunk_store.put("cam-inc", "inc-done", 0, chunks[0], None)
+    stale_manifest, stale_chunks = device.manifest("inc-stale", os.urandom(2 * CHUNK), CHUNK)
+    device.send_manifest(stale_manifest)
+    wait_for(lambda: cloud.runtime.metrics.ingest_accepted["manifest"] == 3, 20, "the third manifest")
+    long_ago = utcnow() - timedelta(hours=1)
+    cloud.call(
+        Incident.update({Incident.state: "EXPIRED", Incident.updated_at: long_ago})
+        .where(Incident.incident_id == "inc-stale")
+        .run
+    )
+    chunk_store.put("cam-inc", "inc-stale", 0, stale_chunks[0], None)
+    assert sorted(cloud.call(cloud.runtime.sweeper.remove_leftovers)) == [
+        ("cam-inc", "inc-done"),
+        ("cam-inc", "inc-stale"),
+    ]
+    assert sorted(incident for _, incident in chunk_store.present()) == ["inc-early", "inc-open"]
+    assert cloud.runtime.metrics.incoming_leftovers == 2
+    assert cloud.call(cloud.runtime.sweeper.remove_leftovers) == []  # nothing left to remove
+    metrics = cloud.client.get("/metrics", headers=cloud.headers("read")).text
+    assert "dashclaim_incoming_leftovers_total 2" in metrics

@@ -60,6 +60,12 @@ def test_store_operations_on_the_bucket(s3_settings: dict[str, str], tmp_path: P
         "dashclaim/incoming/d/i/1",
         "dashclaim/clips/x.mp4",
     }
+    store.write_bytes("incoming/d/j/0", b"ghi")
+    store.write_bytes("incoming/e/k/0", b"jkl")
+    assert store.children("incoming") == ["d", "e"] and store.children("incoming/d") == ["i", "j"]
+    assert store.children("incoming/none") == []
+    store.delete_prefix("incoming/d/j")
+    store.delete_prefix("incoming/e/k")
     store.delete_prefix("incoming/d/i")
     store.delete("clips/x.mp4")
     assert store.client.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
