@@ -14,6 +14,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_datetime(value: datetime | str) -> datetime:
+    """A timestamp from a raw query: PostgreSQL gives a datetime, SQLite the stored text (UTC)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def to_json(value: Any) -> str:
     """JSON text for a JSON column (Structs, enums and datetimes included), keys sorted."""
     return _encoder.encode(value).decode()

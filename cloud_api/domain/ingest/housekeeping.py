@@ -5,7 +5,9 @@ One pass is ``sweep()`` (tests call it directly); ``start()`` runs it every FLEE
 the lifespan. An incident counts as left incomplete when neither it nor any of its chunks has moved
 for INCIDENT_EXPIRY_S; its chunks are deleted and it is marked EXPIRED (a later manifest reopens it).
 Incoming blobs are deleted after the database says what became of them, outside its transaction; a
-crash in between leaves them behind, and the next sweep removes them (``remove_leftovers``).
+crash in between leaves them behind, and the next sweep removes them (``remove_leftovers``). Chunks
+that came ahead of a manifest that never followed have no incident row: they expire like an incomplete
+incident (``expire_orphan_chunks``). (A decided incident's chunk rows go in the batch that decides it.)
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 from datetime import timedelta
 
 from cloud_api.db.engine import write_transaction
-from cloud_api.db.helpers import utcnow
+from cloud_api.db.helpers import as_datetime, utcnow
 from cloud_api.domain.devices.services import DeviceService
 from cloud_api.domain.ingest.chunks import ChunkStore
 from cloud_api.domain.ingest.services import State
@@ -27,6 +29,14 @@ log = logging.getLogger(__name__)
 
 _DECIDED = {State.COMPLETE, State.REJECTED}
 _IN_BATCH = 500  # incident ids per IN (...) query, well under PostgreSQL's bind-parameter limit
+_ORPHAN_CHUNKS = """
+    SELECT device_id, incident_id, max(received_at) AS last FROM incident_chunks c
+    WHERE NOT EXISTS (
+        SELECT 1 FROM incidents i WHERE i.device_id = c.device_id AND i.incident_id = c.incident_id
+    )
+    GROUP BY device_id, incident_id
+"""
+"""Chunk groups with no incident row; ``incident_chunks`` holds only transfers in flight, so this is small."""
 
 
 class FleetSweeper:
@@ -85,6 +95,38 @@ class FleetSweeper:
             expired.append((device_id, incident_id))
         return expired
 
+    async def expire_orphan_chunks(self) -> list[tuple[str, str]]:
+        """Chunks that came ahead of their manifest, with no manifest and no new chunk since the cutoff:
+        their rows and blobs go, counted as expired incidents (a manifest sent later finds none and asks
+        for every chunk)."""
+        cutoff = utcnow() - timedelta(seconds=self.incident_expiry_s)
+        stale = [
+            (row["device_id"], row["incident_id"])
+            for row in await IncidentChunk.raw(_ORPHAN_CHUNKS).run()
+            if as_datetime(row["last"]) < cutoff
+        ]
+        expired: list[tuple[str, str]] = []
+        for device_id, incident_id in stale:
+            of_incident = (IncidentChunk.device_id == device_id) & (IncidentChunk.incident_id == incident_id)
+            async with write_transaction():
+                if (
+                    await Incident.exists()
+                    .where((Incident.device_id == device_id) & (Incident.incident_id == incident_id))
+                    .run()
+                    or await IncidentChunk.exists()
+                    .where(of_incident & (IncidentChunk.received_at >= cutoff))
+                    .run()
+                ):
+                    continue  # its manifest or a new chunk came meanwhile
+                await IncidentChunk.delete().where(of_incident).run()
+            await asyncio.to_thread(self.chunks.clear, (device_id, incident_id))
+            self.metrics.incidents_expired += 1
+            log.warning(
+                "ingest.chunks_expired device=%s incident=%s reason=no manifest", device_id, incident_id
+            )
+            expired.append((device_id, incident_id))
+        return expired
+
     async def remove_leftovers(self) -> list[tuple[str, str]]:
         """Delete the incoming blobs of incidents decided (COMPLETE, REJECTED) or expired before the
         cutoff: no message reads them again. Only what is under ``incoming/`` is looked at (incidents in
@@ -121,6 +163,7 @@ class FleetSweeper:
 
     async def sweep(self) -> None:
         await self.expire_incidents()
+        await self.expire_orphan_chunks()
         await self.remove_leftovers()
         self.metrics.heartbeats_pruned += await self.devices.prune_history(self.history_retention_h)
 

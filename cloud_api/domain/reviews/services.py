@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
 from cloud_api.db.engine import write_transaction
-from cloud_api.db.helpers import to_json, utcnow
+from cloud_api.db.helpers import as_datetime, to_json, utcnow
 from cloud_api.domain.assessments.priority import PRIORITY_RANK
 from cloud_api.domain.assessments.tables import Assessment
 from cloud_api.domain.audit.schemas import ActorType
@@ -48,11 +47,6 @@ _QUEUE_PAGE = """
 claims are joined to their assessments (a join before OFFSET would fetch every skipped assessment too)."""
 
 
-def _timestamp(value: datetime | str) -> datetime:
-    """A raw query hands SQLite's stored text back as it is; PostgreSQL gives a datetime."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-
-
 class ReviewService:
     def __init__(self, audit: AuditService) -> None:
         self.audit = audit
@@ -78,7 +72,7 @@ class ReviewService:
                 confidence=r["confidence"],
                 fraud_risk_score=r["fraud_risk_score"],
                 prediction_set=prediction_set(r["body"]),
-                received_at=_timestamp(r["received_at"]),
+                received_at=as_datetime(r["received_at"]),
                 device_id=r["device_id"],
             )
             for r in rows

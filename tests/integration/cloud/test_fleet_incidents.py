@@ -142,3 +142,43 @@ def test_incoming_blobs_left_by_a_crash_are_swept(cloud: CloudApp, device: Fleet
     assert cloud.call(cloud.runtime.sweeper.remove_leftovers) == []  # nothing left to remove
     metrics = cloud.client.get("/metrics", headers=cloud.headers("read")).text
     assert "dashclaim_incoming_leftovers_total 2" in metrics
+
+
+def test_chunk_rows_go_with_their_incident_and_manifestless_chunks_expire(
+    cloud: CloudApp, device: FleetDevice
+) -> None:
+    """``incident_chunks`` holds only transfers in flight: a decided incident's rows go with its decision,
+    and chunks whose manifest never came expire (rows and blobs); a manifest sent later asks again."""
+    sweeper = cloud.runtime.sweeper
+
+    def rows(incident_id: str) -> int:
+        return cloud.call(IncidentChunk.count().where(IncidentChunk.incident_id == incident_id).run)
+
+    manifest, chunks = device.manifest("inc-done", os.urandom(2 * CHUNK), CHUNK)
+    device.send_manifest(manifest)
+    for seq, data in enumerate(chunks):
+        device.send_chunk(manifest, seq, data)
+    assert device.next_ack().status is AckStatus.COMPLETE
+    open_manifest, open_chunks = device.manifest("inc-open", os.urandom(2 * CHUNK), CHUNK)
+    device.send_manifest(open_manifest)
+    device.send_chunk(open_manifest, 0, open_chunks[0])
+    early_manifest, early_chunks = device.manifest("inc-early", os.urandom(2 * CHUNK), CHUNK)
+    device.send_chunk(early_manifest, 0, early_chunks[0])  # its manifest is not sent (yet)
+    wait_for(lambda: cloud.runtime.metrics.ingest_accepted["chunk"] == 4, 20, "four chunks")
+    assert (rows("inc-done"), rows("inc-open"), rows("inc-early")) == (0, 1, 1)
+
+    cloud.call(sweeper.sweep)
+    assert (rows("inc-open"), rows("inc-early")) == (1, 1)  # neither is stale yet
+    assert cloud.runtime.metrics.incidents_expired == 0
+    time.sleep(1.2)  # past INCIDENT_EXPIRY_S (1 s here); inc-open expires as an incident, inc-early as chunks
+    assert cloud.call(sweeper.expire_orphan_chunks) == [("cam-inc", "inc-early")]
+    assert rows("inc-early") == 0 and cloud.runtime.metrics.incidents_expired == 1
+    assert ("cam-inc", "inc-early") not in cloud.runtime.sweeper.chunks.present()
+    device.send_manifest(early_manifest)
+    device.send_chunk(early_manifest, 1, early_chunks[1])  # the last chunk: the cloud says what it lacks
+    assert device.next_ack().missing == [0]  # the expired early chunk is gone, not silently reused
+    done = cloud.call(Incident.select(Incident.state).where(Incident.incident_id == "inc-done").first().run)
+    assert done["state"] == "COMPLETE"
+    device.send_manifest(manifest)  # a decided incident sent again still gets its claim without chunk rows
+    again = device.next_ack()
+    assert again.status is AckStatus.COMPLETE and cloud.call(Claim.count().run) == 1
