@@ -3,8 +3,10 @@
 Timestamps are rebased so the segment's first keyframe decodes at 0, as a dashcam's files start. AAC
 from MPEG-TS comes with ADTS headers, which MP4 keeps in the sample description instead
 (``aac_adtstoasc``); other audio codecs MP4 cannot hold for browsers (G.711 from RTSP cameras) are
-left out, logged once by the caller. The MP4 index is written when the segment closes, so a segment
-open at a power cut is lost (at most ``segment_s``); closed ones are complete files.
+left out, logged once by the caller. Segments are fragmented MP4 (a fragment per keyframe, the index of
+each fragment written with it), so a segment open at a power cut or kill -9 keeps every fragment finished
+before it: ``salvage`` copies those into a whole segment at the next start. A plain MP4 writes its only
+index at close, and the segment being written (up to ``segment_s``, with the crash in it) was lost.
 
 The segment's wall-clock start is estimated from packet arrival: each packet arrives no earlier than
 its moment on the stream (plus network and camera delay), so the smallest ``arrival - dts`` over the
@@ -14,12 +16,20 @@ GOP a camera sends to a new viewer.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import av
 import av.bitstream
 
 from edge_agent.record.clock import wall_clock
+
+log = logging.getLogger(__name__)
+
+FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof"}
+"""MP4 muxer options of a segment being written: a fragment per keyframe, readable up to the last one
+finished. ``delay_moov`` writes the header with the first fragment, once the audio's decoder config
+(from the stream's ADTS headers) is known."""
 
 
 class Segment:
@@ -29,7 +39,7 @@ class Segment:
         self, part: Path, video: av.VideoStream, audio: av.AudioStream | None, first: av.Packet
     ) -> None:
         self.part = part
-        self._dst = av.open(str(part), "w", format="mp4")
+        self._dst = av.open(str(part), "w", format="mp4", options=FRAGMENTED)
         self._video = self._dst.add_stream_from_template(video)
         self._audio: av.AudioStream | None = None
         self._adts: av.bitstream.BitStreamFilterContext | None = None
@@ -83,6 +93,52 @@ class Segment:
 
     def abandon(self) -> None:
         abandon(self._dst, self.part)
+
+
+def salvage(part: Path, dest: Path) -> float | None:
+    """Copy the whole fragments of a segment cut short into ``dest``; its duration in seconds, or None
+    (and no ``dest``) when not one whole fragment can be read back.
+
+    A fragment is known whole once the next one begins (the muxer writes them in turn), so the last one
+    read is dropped: it is the one the power cut tore, or at most one GOP of footage.
+    """
+    first: float | None = None
+    end = 0.0
+    try:
+        with av.open(str(part)) as src, av.open(str(dest), "w", format="mp4", options=FRAGMENTED) as dst:
+            if not src.streams.video:
+                raise av.InvalidDataError(0, "no video stream")
+            streams = [src.streams.video[0], *src.streams.audio[:1]]
+            outputs = {s.index: dst.add_stream_from_template(s) for s in streams}
+            fragment: list[av.Packet] = []  # packets since the last video keyframe
+            fragment_end = 0.0
+            try:
+                for packet in src.demux(*streams):
+                    if packet.dts is None or packet.pts is None:
+                        continue
+                    video = packet.stream.type == "video"
+                    if video and packet.is_keyframe and fragment:
+                        for whole in fragment:
+                            whole.stream = outputs[whole.stream.index]
+                            dst.mux(whole)
+                        fragment, end = [], fragment_end
+                    if video:
+                        t = float(packet.pts * packet.time_base)
+                        first = t if first is None else min(first, t)
+                        fragment_end = max(fragment_end, t + float((packet.duration or 0) * packet.time_base))
+                    fragment.append(packet)
+            except av.FFmpegError as exc:  # the torn last fragment
+                log.info("recorder.salvage_stopped path=%s error=%s", part.name, exc)
+            log.info(
+                "recorder.salvage_dropped path=%s packets=%d (the last fragment)", part.name, len(fragment)
+            )
+    except (OSError, av.FFmpegError) as exc:
+        log.warning("recorder.salvage_failed path=%s error=%s", part.name, exc)
+        first = None
+    if first is None or end <= first:
+        dest.unlink(missing_ok=True)
+        return None
+    return end - first
 
 
 def abandon(container: av.container.OutputContainer, part: Path) -> None:

@@ -5,7 +5,9 @@ here: ``started`` when recording (re)starts, ``finished`` for each closed segmen
 hidden ``.part`` name into ``<UTC start>.mp4``, added to the recording index, then the quota applied),
 ``stopped`` when the stream is lost. A live incident's clip waits on ``wait_settled`` until the footage
 of its window is either in closed segments or can no longer arrive (the stream was lost, or came
-back after the window: a gap).
+back after the window: a gap). A segment left open by a crash or power cut is salvaged at start: its
+whole fragments become a segment like the others, placed on the wall clock by the time its file was
+opened (its first keyframe's arrival, so within the camera's delay of the truth).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import av
 
 from edge_agent.clips.recordings import Recording, RecordingIndex
 from edge_agent.record.quota import enforce_quota
+from edge_agent.record.segment import salvage
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +56,42 @@ class SegmentStore:
         self._covered_until = 0.0  # wall clock where the last finished segment of this run ends
         self._recording_since: float | None = None  # wall clock; None while no stream is recorded
         self.folder.mkdir(parents=True, exist_ok=True)
-        for part in self.folder.glob(".*.part"):  # the segment open when the agent died has no index
-            log.warning("recorder.partial_discarded path=%s bytes=%d", part, part.stat().st_size)
-            part.unlink()
+        for torn in self.folder.glob(".*.salvaged"):  # a salvage cut short: its .part is still there
+            torn.unlink()
+        for part in sorted(self.folder.glob(".*.part")):  # open when the agent died (power cut, kill -9)
+            self._salvage(part)
 
     def part_path(self) -> Path:
-        """Where the segment being written goes until it is finished (one writer at a time)."""
+        """Where the segment being written goes until it is finished (one writer at a time); the name
+        keeps the wall-clock time it was opened, for ``_salvage``."""
         return self.folder / f".{time.time_ns()}.mp4.part"
+
+    def _salvage(self, part: Path) -> None:
+        size = part.stat().st_size
+        opened_ns = part.name.split(".")[1]
+        whole = part.with_name(part.name.removesuffix(".part") + ".salvaged")
+        duration_s = salvage(part, whole) if opened_ns.isdigit() else None
+        part.unlink()
+        if duration_s is None or duration_s <= 0:
+            whole.unlink(missing_ok=True)
+            log.warning("recorder.partial_discarded path=%s bytes=%d reason=nothing readable", part, size)
+            return
+        recording = self._keep(whole, int(opened_ns) / 1e9, duration_s)
+        log.warning(
+            "recorder.partial_salvaged path=%s duration_s=%.2f bytes=%d of=%d",
+            recording.path,
+            duration_s,
+            Path(recording.path).stat().st_size,
+            size,
+        )
+
+    def _keep(self, part: Path, started_at: float, duration_s: float) -> Recording:
+        """Name a whole segment by its start and index it."""
+        path = self.folder / segment_name(started_at)
+        part.rename(path)
+        recording = Recording(str(path), round(started_at, 3), round(duration_s, 3))
+        self.index.add(recording)
+        return recording
 
     def started(self, at: float) -> None:
         with self._cond:
@@ -79,10 +111,8 @@ class SegmentStore:
 
     def finished(self, part: Path, started_at: float, duration_s: float) -> Recording:
         """A closed segment: named by its start, indexed, the quota applied, waiting clips woken."""
-        path = self.folder / segment_name(started_at)
-        part.rename(path)
-        recording = Recording(str(path), round(started_at, 3), round(duration_s, 3))
-        self.index.add(recording)
+        recording = self._keep(part, started_at, duration_s)
+        path = Path(recording.path)
         kept = enforce_quota(self.folder, self.quota_bytes, self.index)
         with self._cond:
             self.segments += 1

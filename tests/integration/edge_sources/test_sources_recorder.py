@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,8 +21,9 @@ from pathlib import Path
 import av
 import pytest
 
-from edge_agent.clips.recordings import RecordingIndex
+from edge_agent.clips.recordings import RecordingIndex, cut_recorded
 from edge_agent.record import LiveRecorder, RecorderConfig
+from edge_agent.record.store import SegmentStore
 from edge_agent.source.live import LiveSource, SourceConfig
 from tests.integration.edge_media.media_tools import box_order
 from tests.integration.edge_sources.conftest import Drive
@@ -166,3 +170,54 @@ def test_frames_of_an_mjpeg_camera_are_encoded_to_h264_segments(
     assert (
         0.8 * 20 * recording.duration_s <= len(frames) <= 20 * recording.duration_s + 1
     )  # about every frame
+
+
+_RECORD_UNTIL_KILLED = """
+import sys, threading
+from pathlib import Path
+from edge_agent.clips.recordings import RecordingIndex, cut_recorded
+from edge_agent.record import LiveRecorder, RecorderConfig
+from edge_agent.record.store import SegmentStore
+from edge_agent.source.live import SourceConfig
+root = Path(sys.argv[2])
+recorder = LiveRecorder(sys.argv[1], lambda: RecorderConfig(segment_s=60.0), SourceConfig(),
+                        RecordingIndex(root / "recordings.json"), root / "recordings")
+for thread in recorder.threads(threading.Event()):
+    thread.start()
+threading.Event().wait()
+"""
+
+
+def test_segment_open_at_a_kill_9_is_salvaged_at_the_next_start(
+    camera: TsCamera, gsensor_drive: Drive, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A power cut mid-segment (the crash is usually in it): its whole fragments are kept, not lost."""
+    caplog.set_level(logging.INFO, logger="edge_agent.record")
+    folder = tmp_path / "recordings"
+    started = time.time()
+    writer = subprocess.Popen([sys.executable, "-c", _RECORD_UNTIL_KILLED, camera.url, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 30
+        while not any(p.stat().st_size > 200_000 for p in folder.glob(".*.part")):  # a few GOPs in
+            assert time.monotonic() < deadline and writer.poll() is None, "the recorder wrote no segment"
+            time.sleep(0.1)
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(10)
+    killed_at = time.time()
+    assert not list(folder.glob("*.mp4"))  # nothing closed: the 60 s segment was still open
+
+    store = SegmentStore(folder, RecordingIndex(tmp_path / "recordings.json"), 10**9)
+    [recording] = store.index.recordings()
+    assert "recorder.partial_salvaged" in caplog.text and not list(folder.glob(".*"))
+    assert started - 1 <= recording.recorded_at <= killed_at and 1.0 <= recording.duration_s
+    assert recording.ends_at <= killed_at + 1.0
+    with av.open(recording.path) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert audio.codec_context.extradata  # the AAC decoder config made it into the salvaged index
+        frames = sum(1 for _ in container.decode(video))
+    assert frames == pytest.approx(30 * recording.duration_s, abs=2)
+    assert position_in(h264_slices(Path(recording.path)), h264_slices(gsensor_drive.path)) >= 0
+    mid = recording.recorded_at + recording.duration_s / 2  # footage requests and clips cut from it
+    found, clip = cut_recorded(store.index, mid - 1.0, mid + 1.0, tmp_path / "clip.mp4")
+    assert found.spans[0].path == recording.path and 2.0 <= clip.duration_s <= 3.2  # from the keyframe before
