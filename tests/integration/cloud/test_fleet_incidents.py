@@ -16,7 +16,7 @@ from cloud_api.domain.claims.tables import Claim
 from cloud_api.domain.ingest.tables import Incident, IncidentChunk
 from cloud_api.settings import Settings
 from deploy.localstack import MosquittoBroker
-from shared_models import AckStatus
+from shared_models import AckStatus, IncidentManifest
 from tests.integration.cloud.fleet_support import FleetDevice
 from tests.integration.cloud.support import CloudApp, running, wait_for
 
@@ -105,12 +105,12 @@ def test_same_bytes_under_another_incident_are_linked_as_duplicate(
     assert cloud.runtime.metrics.duplicate_clips == 1 and not cloud.runtime.metrics.ingest_rejected
 
 
-def test_incoming_blobs_left_by_a_crash_are_swept(cloud: CloudApp, device: FleetDevice) -> None:
-    """A crash between a batch's commit and its clear leaves the decided incident's incoming blobs; the
-    sweeper removes them, and only them: not an incident in flight nor chunks ahead of their manifest."""
-    chunk_store = cloud.runtime.sweeper.chunks
-    done = os.urandom(2 * CHUNK)
-    manifest, chunks = device.manifest("inc-done", done, CHUNK)
+def three_incidents(
+    cloud: CloudApp, device: FleetDevice
+) -> tuple[tuple[IncidentManifest, list[bytes]], tuple[IncidentManifest, list[bytes]]]:
+    """inc-done (COMPLETE), inc-open (its manifest and one of two chunks) and inc-early (one chunk, its
+    manifest not sent): the done and early ones' manifests and chunks."""
+    manifest, chunks = device.manifest("inc-done", os.urandom(2 * CHUNK), CHUNK)
     device.send_manifest(manifest)
     for seq, data in enumerate(chunks):
         device.send_chunk(manifest, seq, data)
@@ -119,8 +119,16 @@ def test_incoming_blobs_left_by_a_crash_are_swept(cloud: CloudApp, device: Fleet
     device.send_manifest(open_manifest)
     device.send_chunk(open_manifest, 0, open_chunks[0])
     early_manifest, early_chunks = device.manifest("inc-early", os.urandom(2 * CHUNK), CHUNK)
-    device.send_chunk(early_manifest, 0, early_chunks[0])  # its manifest is not sent yet
+    device.send_chunk(early_manifest, 0, early_chunks[0])
     wait_for(lambda: cloud.runtime.metrics.ingest_accepted["chunk"] == 4, 20, "four chunks")
+    return (manifest, chunks), (early_manifest, early_chunks)
+
+
+def test_incoming_blobs_left_by_a_crash_are_swept(cloud: CloudApp, device: FleetDevice) -> None:
+    """A crash between a batch's commit and its clear leaves the decided incident's incoming blobs; the
+    sweeper removes them, and only them: not an incident in flight nor chunks ahead of their manifest."""
+    chunk_store = cloud.runtime.sweeper.chunks
+    (_, chunks), _ = three_incidents(cloud, device)
     # What a crash before the clear leaves: the decided incident's blobs, and an expired one's.
     chunk_store.put("cam-inc", "inc-done", 0, chunks[0], None)
     stale_manifest, stale_chunks = device.manifest("inc-stale", os.urandom(2 * CHUNK), CHUNK)
@@ -154,17 +162,7 @@ def test_chunk_rows_go_with_their_incident_and_manifestless_chunks_expire(
     def rows(incident_id: str) -> int:
         return cloud.call(IncidentChunk.count().where(IncidentChunk.incident_id == incident_id).run)
 
-    manifest, chunks = device.manifest("inc-done", os.urandom(2 * CHUNK), CHUNK)
-    device.send_manifest(manifest)
-    for seq, data in enumerate(chunks):
-        device.send_chunk(manifest, seq, data)
-    assert device.next_ack().status is AckStatus.COMPLETE
-    open_manifest, open_chunks = device.manifest("inc-open", os.urandom(2 * CHUNK), CHUNK)
-    device.send_manifest(open_manifest)
-    device.send_chunk(open_manifest, 0, open_chunks[0])
-    early_manifest, early_chunks = device.manifest("inc-early", os.urandom(2 * CHUNK), CHUNK)
-    device.send_chunk(early_manifest, 0, early_chunks[0])  # its manifest is not sent (yet)
-    wait_for(lambda: cloud.runtime.metrics.ingest_accepted["chunk"] == 4, 20, "four chunks")
+    (manifest, _), (early_manifest, early_chunks) = three_incidents(cloud, device)
     assert (rows("inc-done"), rows("inc-open"), rows("inc-early")) == (0, 1, 1)
 
     cloud.call(sweeper.sweep)
