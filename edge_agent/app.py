@@ -18,6 +18,7 @@ from pathlib import Path
 import msgspec
 
 from edge_agent.clips import DeviceKey
+from edge_agent.clips.pending import PendingClips
 from edge_agent.clips.recordings import RecordingIndex
 from edge_agent.commands import (
     CommandDispatcher,
@@ -124,6 +125,7 @@ class EdgeAgent:
             recordings=self.recordings,
             camera=self.camera,
             gsensor=self.options.gsensor_path,
+            live_pending=PendingClips(self.data_dir / "live_pending") if self.recorder is not None else None,
         )
 
     def init_health(self) -> None:

@@ -5,8 +5,9 @@ source key, and the marker is brought up to date from them at start, before deli
 that covers an agent that died between ``Outbox.put`` and the marker write.
 
 A live source (``watch``) is mined until the agent stops; with a recorder, each incident is handed to
-a ``LiveClipper`` that cuts it from the loop recording. A live incident is cut once, by the run that
-saw it: there is no source to mine again after a restart.
+a ``LiveClipper`` that cuts it from the loop recording. There is no source to mine again after a
+restart, so each live incident is kept on disk until its clip is queued (``PendingClips``), and the
+next start cuts what a run that died left.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from edge_agent.clips import DeviceKey, cut_clip, new_incident_id, timelines_for_clip
 from edge_agent.clips.live import LiveClipper
+from edge_agent.clips.pending import PendingClips
 from edge_agent.clips.recordings import RecordingIndex, recordings_of
 from edge_agent.clips.sink import ClipSink
 from edge_agent.fusion import Incident
@@ -51,6 +53,7 @@ class FileIntake:
         recordings: RecordingIndex | None = None,
         camera: CameraMonitor | None = None,
         gsensor: Path | None = None,
+        live_pending: PendingClips | None = None,
     ) -> None:
         self.config = config
         self.processed = processed
@@ -60,6 +63,7 @@ class FileIntake:
         self.recordings = recordings  # footage requests are cut from what is indexed here
         self.camera = camera or CameraMonitor()
         self.gsensor = gsensor  # an explicit G-sensor CSV; by default <stem>.gsensor.csv beside the video
+        self.live_pending = live_pending  # a recorded live source's incidents until their clips are queued
         self.model_versions: dict[str, str] = {}
         self._lock = threading.Lock()  # a pushed config (commands thread) vs. mining (source thread)
         self._session: MiningSession | None = None
@@ -184,9 +188,10 @@ class FileIntake:
                 result = session.finish()
                 self.model_versions = dict(result.versions)
                 for incident in result.incidents[closed:]:  # still in its cooldown: the recorder is stopping
-                    log.warning(
-                        "intake.incident_unclipped peak_s=%.2f reason=agent stopping", incident.peak_s
-                    )
+                    if clipper is None:
+                        continue
+                    log.warning("intake.incident_deferred peak_s=%.2f reason=agent stopping", incident.peak_s)
+                    clipper.submit(incident)  # on disk: cut at the next start
             finally:
                 with self._lock:
                     self._session = None
@@ -223,7 +228,7 @@ class FileIntake:
         self, recorder: LiveRecorder | None, session: MiningSession, origin: float, stop: threading.Event
     ) -> LiveClipper | None:
         """The clipper thread of a live source, started; None without a recording to cut from."""
-        if recorder is None or self.recordings is None:
+        if recorder is None or self.recordings is None or self.live_pending is None:
             log.warning(
                 "intake.no_clips source=%s reason=not recorded: incidents are only logged", session.info.uri
             )
@@ -236,6 +241,7 @@ class FileIntake:
             lambda: self.config,
             session.timelines_over,
             origin,
+            self.live_pending,
         )
         threading.Thread(target=clipper.run, args=(stop,), name="live-clips", daemon=True).start()
         return clipper

@@ -6,7 +6,9 @@ a footage request is. Fusion reports an incident once its cooldown passed quietl
 holding the end of the window may still be open; the clip waits for it on this thread (mining never
 stalls) until the recorder has closed it or it can no longer come (``SegmentStore.settled``), at most
 ``2 * segment_s + 10`` s. A recording with a gap gives a clip of what exists, logged
-``live.clip_partial``; no recording at all, ``live.clip_failed``.
+``live.clip_partial``; no recording at all, ``live.clip_failed``. Each incident is kept on disk from the
+moment it is submitted until its clip is queued (``PendingClips``), and a clipper started after a power
+cut or kill -9 cuts what its predecessor left first (``live.clip_resumed``).
 
 The manifest's timeline starts at the clip's first frame (``recorded_at`` is its wall-clock time,
 ``clip_start_s`` 0): the capture clock restarts with every run of the agent and the recording has its
@@ -26,6 +28,7 @@ import msgspec
 
 from edge_agent.clips.cut import DiskFullError
 from edge_agent.clips.manifest import new_incident_id
+from edge_agent.clips.pending import PendingClip, PendingClips
 from edge_agent.clips.recordings import RecordingIndex, cut_recorded
 from edge_agent.clips.sink import ClipSink
 from edge_agent.fusion.incident import Incident
@@ -39,6 +42,7 @@ from shared_models import MinerTimeline
 log = logging.getLogger(__name__)
 
 _PARTIAL_S = 0.5  # the clip misses more than this of its window at either end: say so
+_LEAD_S = 5.0  # scores kept before the window: the clip starts at the keyframe before it
 
 Timelines = Callable[[float, float], list[MinerTimeline]]  # (start_s, duration_s) on the capture clock
 
@@ -55,6 +59,7 @@ class LiveClipper:
         config: Callable[[], AgentConfig],
         timelines: Timelines,
         origin: float,
+        journal: PendingClips,
     ) -> None:
         self.store = store
         self.index = index
@@ -63,37 +68,69 @@ class LiveClipper:
         self.config = config
         self.timelines = timelines
         self.origin = origin  # capture time 0 on the monotonic clock
-        self._pending: queue.Queue[Incident] = queue.Queue()  # bounded by fusion's hourly budget
+        self.journal = journal
+        self._pending: queue.Queue[PendingClip] = queue.Queue()  # bounded by fusion's hourly budget
+        for left in journal.load():  # found by a run that died before cutting them
+            log.warning(
+                "live.clip_resumed incident=%s peak_at=%.3f",
+                left.incident_id,
+                left.origin_at + left.incident.peak_s,
+            )
+            self._pending.put(left)
 
     def submit(self, incident: Incident) -> None:
-        self._pending.put(incident)
+        """Keep ``incident`` on disk with the scores its clip needs, then queue it for cutting."""
+        config = self.config()
+        start, end = incident.clip_window(config.clip.pre_roll_s, config.clip.post_roll_s)
+        pending = PendingClip(
+            incident_id=new_incident_id(),
+            incident=incident,
+            origin_at=wall_clock(self.origin),
+            timelines_from_s=start - _LEAD_S,
+            timelines=self.timelines(start - _LEAD_S, end - start + _LEAD_S),
+        )
+        self.journal.add(pending)
+        self._pending.put(pending)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                incident = self._pending.get(timeout=0.2)
+                pending = self._pending.get(timeout=0.2)
             except queue.Empty:
                 continue
             try:
-                self.clip(incident, stop)
-            except (SourceError, DiskFullError, ValueError, OSError) as exc:
-                log.error("live.clip_failed peak_s=%.3f error=%s", incident.peak_s, exc)
-        if not self._pending.empty():  # a live incident is not mined again after a restart: say so
-            log.warning("live.clips_dropped count=%d reason=agent stopping", self._pending.qsize())
+                self.clip(pending, stop)
+            except DiskFullError as exc:  # kept on disk: the next start tries again
+                log.error("live.clip_failed incident=%s error=%s", pending.incident_id, exc)
+                continue
+            except (SourceError, ValueError, OSError) as exc:
+                log.error("live.clip_failed incident=%s error=%s", pending.incident_id, exc)
+            if not stop.is_set():
+                self.journal.remove(pending.incident_id)
+        if not self._pending.empty():  # on disk: the next start cuts them
+            log.warning("live.clips_deferred count=%d reason=agent stopping", self._pending.qsize())
 
-    def clip(self, incident: Incident, stop: threading.Event) -> OutboxEntry | None:
+    def clip(self, pending: PendingClip, stop: threading.Event) -> OutboxEntry | None:
         """Wait for the recording of the incident's window, cut it, queue it; None if not queued."""
         config = self.config()
+        incident, incident_id = pending.incident, pending.incident_id
         start, end = incident.clip_window(config.clip.pre_roll_s, config.clip.post_roll_s)
-        start_at, end_at = wall_clock(self.origin + start), wall_clock(self.origin + end)
+        start_at, end_at = pending.origin_at + start, pending.origin_at + end
         waiting_since = time.monotonic()
-        if not self.store.wait_settled(end_at, 2 * config.recorder.segment_s + 10.0, stop):
+        settled = self.store.wait_settled(end_at, 2 * config.recorder.segment_s + 10.0, stop)
+        if not settled and stop.is_set():
+            log.info("live.clip_deferred incident=%s reason=agent stopping", incident_id)
+            self._pending.put(pending)  # still on disk: the next start cuts it, from a recording then whole
+            return None
+        if not settled:
             log.warning(
                 "live.clip_waited peak_s=%.3f detail=recording not settled (timed out or stopping); "
                 "cutting what is closed",
                 incident.peak_s,
             )
-        incident_id = new_incident_id()
+        if self.sink.outbox.get(incident_id) is not None:
+            log.info("live.clip_already_queued incident=%s", incident_id)  # died before the removal
+            return None
         self.work_dir.mkdir(parents=True, exist_ok=True)
         cut = cut_recorded(self.index, start_at, end_at, self.work_dir / f"{incident_id}.mp4")
         if cut is None:
@@ -111,7 +148,7 @@ class LiveClipper:
                 covered_from,
                 covered_to,
             )
-        shift = covered_from - wall_clock(self.origin)  # capture time of the clip's first frame
+        shift = covered_from - pending.origin_at  # capture time of the clip's first frame
         on_clip = msgspec.structs.replace(
             incident,
             start_s=round(max(0.0, incident.start_s - shift), 3),
@@ -122,7 +159,7 @@ class LiveClipper:
             incident_id,
             msgspec.structs.replace(clip, clip_start_s=0.0),
             on_clip,
-            self.timelines(shift, clip.duration_s),
+            pending.scores_over(shift, clip.duration_s),
             covered_from,
             config.clip.chunk_size_bytes,
         )

@@ -26,7 +26,7 @@ import numpy as np
 
 from edge_agent.record.clock import wall_clock
 from edge_agent.record.config import RecorderConfig
-from edge_agent.record.segment import FRAGMENTED, abandon
+from edge_agent.record.segment import FRAGMENTED, abandon, note_start
 from edge_agent.record.store import SegmentStore
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class _EncodedSegment:
         self.last_captured = captured
         self.size = image.shape[:2]
         self._dst = av.open(str(part), "w", format="mp4", options=FRAGMENTED)
+        note_start(part, wall_clock(captured))
         self._stream = self._dst.add_stream("libx264", rate=30)  # nominal: frames carry their own times
         self._stream.width, self._stream.height = image.shape[1] // 2 * 2, image.shape[0] // 2 * 2
         self._stream.pix_fmt = "yuv420p"

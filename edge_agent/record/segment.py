@@ -26,6 +26,20 @@ from edge_agent.record.clock import wall_clock
 
 log = logging.getLogger(__name__)
 
+
+def start_note(part: Path) -> Path:
+    """Beside a segment being written: its best wall-clock start so far, for ``salvage`` after a crash."""
+    return part.with_name(part.name + ".start")
+
+
+def note_start(part: Path, started_at: float) -> None:
+    """Best effort, no fsync: without it a salvaged segment is placed by its file's opening time."""
+    try:
+        start_note(part).write_text(f"{started_at:.6f}")
+    except OSError:
+        pass
+
+
 FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof"}
 """MP4 muxer options of a segment being written: a fragment per keyframe, readable up to the last one
 finished. ``delay_moov`` writes the header with the first fragment, once the audio's decoder config
@@ -53,6 +67,7 @@ class Segment:
         self.first_pts_s = float(first.pts * first.time_base)
         self.end_s = self.first_pts_s  # input time where the last video frame ends
         self._offset: float | None = None  # min(arrival - dts): input time -> monotonic clock
+        self._noted: float | None = None  # the offset last written beside the part (``note_start``)
 
     def age_s(self, packet: av.Packet) -> float:
         """How far ``packet`` (video) is past the segment's first frame, in input seconds."""
@@ -70,6 +85,9 @@ class Segment:
         if video:
             offset = arrived - dts_s
             self._offset = offset if self._offset is None else min(self._offset, offset)
+            if self._noted != self._offset and (packet.is_keyframe or self._noted is None):
+                self._noted = self._offset  # noted about once a GOP, once the estimate moved
+                note_start(self.part, wall_clock(self.first_pts_s + self._offset))
             self.end_s = max(self.end_s, float((packet.pts + (packet.duration or 0)) * tb))
         elif self._audio is None:
             return

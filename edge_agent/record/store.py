@@ -23,7 +23,7 @@ import av
 
 from edge_agent.clips.recordings import Recording, RecordingIndex
 from edge_agent.record.quota import enforce_quota
-from edge_agent.record.segment import salvage
+from edge_agent.record.segment import salvage, start_note
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,9 @@ class SegmentStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         for torn in self.folder.glob(".*.salvaged"):  # a salvage cut short: its .part is still there
             torn.unlink()
+        for note in self.folder.glob(".*.start"):  # notes of parts gone (closed, or salvaged)
+            if not note.with_name(note.name.removesuffix(".start")).exists():
+                note.unlink()
         for part in sorted(self.folder.glob(".*.part")):  # open when the agent died (power cut, kill -9)
             self._salvage(part)
 
@@ -71,12 +74,14 @@ class SegmentStore:
         opened_ns = part.name.split(".")[1]
         whole = part.with_name(part.name.removesuffix(".part") + ".salvaged")
         duration_s = salvage(part, whole) if opened_ns.isdigit() else None
+        started_at = _noted_start(part)
         part.unlink()
+        start_note(part).unlink(missing_ok=True)
         if duration_s is None or duration_s <= 0:
             whole.unlink(missing_ok=True)
             log.warning("recorder.partial_discarded path=%s bytes=%d reason=nothing readable", part, size)
             return
-        recording = self._keep(whole, int(opened_ns) / 1e9, duration_s)
+        recording = self._keep(whole, started_at or int(opened_ns) / 1e9, duration_s)
         log.warning(
             "recorder.partial_salvaged path=%s duration_s=%.2f bytes=%d of=%d",
             recording.path,
@@ -89,6 +94,7 @@ class SegmentStore:
         """Name a whole segment by its start and index it."""
         path = self.folder / segment_name(started_at)
         part.rename(path)
+        start_note(part).unlink(missing_ok=True)
         recording = Recording(str(path), round(started_at, 3), round(duration_s, 3))
         self.index.add(recording)
         return recording
@@ -152,3 +158,11 @@ class SegmentStore:
                     return False
                 self._cond.wait(min(left, 0.5))  # also wakes for the clock passing end_at
             return self.settled(end_at)
+
+
+def _noted_start(part: Path) -> float | None:
+    """The wall-clock start the writer noted beside ``part`` (from packet arrival), if it got that far."""
+    try:
+        return float(start_note(part).read_text())
+    except (OSError, ValueError):
+        return None

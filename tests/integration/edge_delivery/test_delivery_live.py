@@ -208,3 +208,47 @@ def test_footage_request_is_answered_from_the_live_recording_after_the_stream_ca
     assert len(slices) >= (end_at - start_at) * FPS - 2
     for event in ("recorder.stream_lost", "recorder.reconnected", "source.camera_lost"):
         assert len(agent.events(event)) == 1, event
+
+
+def test_live_incident_found_before_a_kill_9_is_cut_after_the_restart(
+    drive: Drive,
+    camera: TsCamera,
+    data_dir: Path,
+    broker: MosquittoBroker,
+    cloud: ScriptedCloud,
+    agents: list[Agent],
+    tmp_path: Path,
+) -> None:
+    """A crash often cuts the power while the incident's clip still waits for its segment to close: the
+    incident is on disk, the open segment is salvaged, and the next start cuts and delivers the clip."""
+    slow = CONFIG.replace("segment_s = 2.0", "segment_s = 60.0")  # the clip waits for a 60 s segment
+    first = Agent(camera.url, data_dir, broker, slow)
+    agents.append(first)
+    pending = data_dir / "live_pending"
+    wait_until(lambda: any(pending.glob("*.json")), timeout_s=60, what="the live incident kept on disk")
+    [entry] = pending.glob("*.json")
+    time.sleep(3.0)  # the post-roll recorded into the open segment, not yet closed
+    first.proc.kill()
+    first.proc.wait()
+    assert not cloud.completed and not first.events("live.clip_queued")
+
+    second = Agent(
+        camera.url, data_dir, broker, slow.replace("cooldown_s = 2.0", "max_incidents_per_hour = 0")
+    )
+    agents.append(second)
+    incident_id = entry.stem
+    wait_until(lambda: incident_id in cloud.completed, timeout_s=60, what="the resumed clip at the cloud")
+    assert (
+        len(second.events("live.clip_resumed")) == 1 and len(second.events("recorder.partial_salvaged")) == 1
+    )
+    assert list(cloud.completed) == [incident_id] and not list(pending.glob("*.json"))
+    path, frames = _check_playable(cloud.completed[incident_id], tmp_path)
+    slices = h264_slices(path)
+    start = position_in(slices, h264_slices(drive.path))
+    assert frames == len(slices) and start >= 0  # the stream's own slices, from the salvaged segment
+    first_s, last_s = start / FPS, (start + len(slices)) / FPS
+    impact = drive.truth.impact_at_s
+    assert impact is not None and first_s + 2.0 <= impact <= last_s - 2.0
+    manifest = cloud.manifests[incident_id]
+    assert first_s + manifest.peak_s == pytest.approx(impact, abs=0.6)  # the first run's clock, kept
+    assert all(max(t.scores) > 0 for t in manifest.timelines if t.miner == "motion")  # its scores, kept
