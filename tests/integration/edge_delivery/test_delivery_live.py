@@ -102,11 +102,35 @@ class Agent:
             self.proc.wait()
 
 
+class Live(msgspec.Struct):
+    """What each test here uses: the drive a camera streams, the broker and scripted cloud, the agents."""
+
+    drive: Drive
+    camera: TsCamera
+    data_dir: Path
+    broker: MosquittoBroker
+    cloud: ScriptedCloud
+    tmp_path: Path
+    agents: list[Agent]
+
+    def start(self, config: str) -> Agent:
+        agent = Agent(self.camera.url, self.data_dir, self.broker, config)
+        self.agents.append(agent)
+        return agent
+
+
 @pytest.fixture
-def agents() -> Iterator[list[Agent]]:
-    started: list[Agent] = []
-    yield started
-    for agent in started:
+def live(
+    drive: Drive,
+    camera: TsCamera,
+    data_dir: Path,
+    broker: MosquittoBroker,
+    cloud: ScriptedCloud,
+    tmp_path: Path,
+) -> Iterator[Live]:
+    rig = Live(drive, camera, data_dir, broker, cloud, tmp_path, [])
+    yield rig
+    for agent in rig.agents:
         agent.stop()
 
 
@@ -123,30 +147,21 @@ def _check_playable(data: bytes, tmp_path: Path) -> tuple[Path, int]:
     return path, frames
 
 
-def test_live_incident_is_cut_from_the_loop_recording_and_delivered(
-    drive: Drive,
-    camera: TsCamera,
-    data_dir: Path,
-    broker: MosquittoBroker,
-    cloud: ScriptedCloud,
-    agents: list[Agent],
-    tmp_path: Path,
-) -> None:
-    agent = Agent(camera.url, data_dir, broker, CONFIG)
-    agents.append(agent)
-    wait_until(lambda: bool(cloud.completed), timeout_s=90, what="the live incident's clip at the cloud")
+def test_live_incident_is_cut_from_the_loop_recording_and_delivered(live: Live) -> None:
+    agent = live.start(CONFIG)
+    wait_until(lambda: bool(live.cloud.completed), timeout_s=90, what="the live incident's clip at the cloud")
     assert agent.proc.poll() is None
-    [(incident_id, data)] = cloud.completed.items()
-    manifest = cloud.manifests[incident_id]
+    [(incident_id, data)] = live.cloud.completed.items()
+    manifest = live.cloud.manifests[incident_id]
     assert manifest.reason == "incident" and manifest.clip_start_s == 0.0
 
-    path, frames = _check_playable(data, tmp_path)
+    path, frames = _check_playable(data, live.tmp_path)
     slices = h264_slices(path)
     assert frames == len(slices)
-    start = position_in(slices, h264_slices(drive.path))
+    start = position_in(slices, h264_slices(live.drive.path))
     assert start >= 0, "the clip's slices are not a run of the stream's own: it was re-encoded"
     first_s, last_s = start / FPS, (start + len(slices)) / FPS  # the drive's time the clip covers
-    impact = drive.truth.impact_at_s
+    impact = live.drive.truth.impact_at_s
     assert impact is not None
     # The window [peak - 3 s, peak + 4 s], from the keyframe before: the impact inside, with its lead-up.
     assert first_s + 2.0 <= impact <= last_s - 3.5
@@ -163,23 +178,14 @@ def test_live_incident_is_cut_from_the_loop_recording_and_delivered(
     assert len(agent.recordings()) >= 4  # the loop recording the clip came from, indexed
 
 
-def test_footage_request_is_answered_from_the_live_recording_after_the_stream_came_back(
-    drive: Drive,
-    camera: TsCamera,
-    data_dir: Path,
-    broker: MosquittoBroker,
-    cloud: ScriptedCloud,
-    agents: list[Agent],
-    tmp_path: Path,
-) -> None:
-    agent = Agent(camera.url, data_dir, broker, QUIET)
-    agents.append(agent)
-    commands = CloudCommands(broker.url, DEVICE_ID)
+def test_footage_request_is_answered_from_the_live_recording_after_the_stream_came_back(live: Live) -> None:
+    agent = live.start(QUIET)
+    commands = CloudCommands(live.broker.url, DEVICE_ID)
     try:
         wait_until(lambda: len(agent.recordings()) >= 2, timeout_s=60, what="recording under way")
-        camera.unplug()
+        live.camera.unplug()
         time.sleep(3.0)
-        camera.plug()
+        live.camera.plug()
         back_at = time.time()
         wait_until(
             lambda: sum(r.recorded_at > back_at - 1.5 for r in agent.recordings()) >= 2,
@@ -197,58 +203,48 @@ def test_footage_request_is_answered_from_the_live_recording_after_the_stream_ca
         commands.close()
     assert result.ok and "partial" not in result.detail, result.detail
     incident_id = result.detail.split("incident=")[1].split()[0]
-    wait_until(lambda: incident_id in cloud.completed, timeout_s=60, what="the footage at the cloud")
-    manifest = cloud.manifests[incident_id]
+    wait_until(lambda: incident_id in live.cloud.completed, timeout_s=60, what="the footage at the cloud")
+    manifest = live.cloud.manifests[incident_id]
     assert manifest.reason == "footage_request"
     clip_at = manifest.recorded_at + manifest.clip_start_s
     assert start_at - 1.05 <= clip_at <= start_at  # from the keyframe before the asked start
-    path, frames = _check_playable(cloud.completed[incident_id], tmp_path)
+    path, frames = _check_playable(live.cloud.completed[incident_id], live.tmp_path)
     slices = h264_slices(path)
-    assert frames == len(slices) and position_in(slices, h264_slices(drive.path)) >= 0
+    assert frames == len(slices) and position_in(slices, h264_slices(live.drive.path)) >= 0
     assert len(slices) >= (end_at - start_at) * FPS - 2
     for event in ("recorder.stream_lost", "recorder.reconnected", "source.camera_lost"):
         assert len(agent.events(event)) == 1, event
 
 
-def test_live_incident_found_before_a_kill_9_is_cut_after_the_restart(
-    drive: Drive,
-    camera: TsCamera,
-    data_dir: Path,
-    broker: MosquittoBroker,
-    cloud: ScriptedCloud,
-    agents: list[Agent],
-    tmp_path: Path,
-) -> None:
+def test_live_incident_found_before_a_kill_9_is_cut_after_the_restart(live: Live) -> None:
     """A crash often cuts the power while the incident's clip still waits for its segment to close: the
     incident is on disk, the open segment is salvaged, and the next start cuts and delivers the clip."""
     slow = CONFIG.replace("segment_s = 2.0", "segment_s = 60.0")  # the clip waits for a 60 s segment
-    first = Agent(camera.url, data_dir, broker, slow)
-    agents.append(first)
-    pending = data_dir / "live_pending"
+    first = live.start(slow)
+    pending = live.data_dir / "live_pending"
     wait_until(lambda: any(pending.glob("*.json")), timeout_s=60, what="the live incident kept on disk")
     [entry] = pending.glob("*.json")
     time.sleep(3.0)  # the post-roll recorded into the open segment, not yet closed
     first.proc.kill()
     first.proc.wait()
-    assert not cloud.completed and not first.events("live.clip_queued")
+    assert not live.cloud.completed and not first.events("live.clip_queued")
 
-    second = Agent(
-        camera.url, data_dir, broker, slow.replace("cooldown_s = 2.0", "max_incidents_per_hour = 0")
-    )
-    agents.append(second)
+    second = live.start(slow.replace("cooldown_s = 2.0", "max_incidents_per_hour = 0"))
     incident_id = entry.stem
-    wait_until(lambda: incident_id in cloud.completed, timeout_s=60, what="the resumed clip at the cloud")
+    wait_until(
+        lambda: incident_id in live.cloud.completed, timeout_s=60, what="the resumed clip at the cloud"
+    )
     assert (
         len(second.events("live.clip_resumed")) == 1 and len(second.events("recorder.partial_salvaged")) == 1
     )
-    assert list(cloud.completed) == [incident_id] and not list(pending.glob("*.json"))
-    path, frames = _check_playable(cloud.completed[incident_id], tmp_path)
+    assert list(live.cloud.completed) == [incident_id] and not list(pending.glob("*.json"))
+    path, frames = _check_playable(live.cloud.completed[incident_id], live.tmp_path)
     slices = h264_slices(path)
-    start = position_in(slices, h264_slices(drive.path))
+    start = position_in(slices, h264_slices(live.drive.path))
     assert frames == len(slices) and start >= 0  # the stream's own slices, from the salvaged segment
     first_s, last_s = start / FPS, (start + len(slices)) / FPS
-    impact = drive.truth.impact_at_s
+    impact = live.drive.truth.impact_at_s
     assert impact is not None and first_s + 2.0 <= impact <= last_s - 2.0
-    manifest = cloud.manifests[incident_id]
+    manifest = live.cloud.manifests[incident_id]
     assert first_s + manifest.peak_s == pytest.approx(impact, abs=0.6)  # the first run's clock, kept
     assert all(max(t.scores) > 0 for t in manifest.timelines if t.miner == "motion")  # its scores, kept
