@@ -70,7 +70,9 @@ class LiveClipper:
         self.origin = origin  # capture time 0 on the monotonic clock
         self.journal = journal
         self._pending: queue.Queue[PendingClip] = queue.Queue()  # bounded by fusion's hourly budget
+        self._resumed: set[str] = set()  # left by an earlier run: their scores are the journal's
         for left in journal.load():  # found by a run that died before cutting them
+            self._resumed.add(left.incident_id)
             log.warning(
                 "live.clip_resumed incident=%s peak_at=%.3f",
                 left.incident_id,
@@ -159,7 +161,11 @@ class LiveClipper:
             incident_id,
             msgspec.structs.replace(clip, clip_start_s=0.0),
             on_clip,
-            pending.scores_over(shift, clip.duration_s),
+            # This run's session has the scores up to now (the post-roll may end after fusion reported
+            # the incident); a run that died left what it had when it reported it.
+            pending.scores_over(shift, clip.duration_s)
+            if incident_id in self._resumed
+            else self.timelines(shift, clip.duration_s),
             covered_from,
             config.clip.chunk_size_bytes,
         )

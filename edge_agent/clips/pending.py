@@ -29,7 +29,8 @@ class PendingClip(msgspec.Struct, frozen=True, kw_only=True):
     incident: Incident  # times on the capture clock of the run that found it
     origin_at: float  # wall clock (Unix s) of that run's capture time 0
     timelines_from_s: float  # capture time of the first bin of ``timelines``
-    timelines: list[MinerTimeline]  # every miner's scores over the window and a margin before it
+    timelines: list[MinerTimeline]  # every miner's scores from a margin before the window to when fusion
+    # reported the incident (a post-roll longer than the cooldown ends later: those bins read 0 on resume)
 
     def scores_over(self, start_s: float, duration_s: float) -> list[MinerTimeline]:
         """The timelines over a span of the capture clock, first bin at ``start_s``; 0 outside."""
