@@ -25,7 +25,7 @@ demo *ARGS: setup
     {{py}} -m deploy.demo {{ARGS}}
 
 # the whole test suite (SQLite, and PostgreSQL where 127.0.0.1:5432 answers)
-test *ARGS: setup
+test *ARGS: setup-train
     deploy/ensure-mosquitto.sh
     {{py}} -m pytest {{ARGS}}
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import msgspec
 
 from edge_agent.fusion.incident import Incident
+from edge_agent.miners.base import padded_window
 from edge_agent.outbox.fsio import fsync_dir, write_atomic
 from shared_models import MinerTimeline
 
@@ -37,11 +38,7 @@ class PendingClip(msgspec.Struct, frozen=True, kw_only=True):
         out = []
         for timeline in self.timelines:
             first = round((start_s - self.timelines_from_s) * timeline.rate_hz)
-            count = round(duration_s * timeline.rate_hz)
-            scores = [
-                timeline.scores[i] if 0 <= i < len(timeline.scores) else 0.0
-                for i in range(first, first + count)
-            ]
+            scores = padded_window(timeline.scores, first, round(duration_s * timeline.rate_hz))
             out.append(MinerTimeline(miner=timeline.miner, rate_hz=timeline.rate_hz, scores=scores))
         return out
 

@@ -7,6 +7,7 @@ to (not the time it was computed), so timelines of different miners line up bin 
 from __future__ import annotations
 
 from abc import ABC
+from collections.abc import Sequence
 from typing import Annotated, ClassVar
 
 import msgspec
@@ -24,6 +25,13 @@ class MinerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
 
     enabled: bool = True
     weight: Annotated[float, msgspec.Meta(ge=0)] = 1.0  # share of this miner in the fused score
+
+
+def padded_window(scores: Sequence[float], start: int, count: int) -> list[float]:
+    """``count`` values of ``scores`` from index ``start`` (which may be negative or past the end); 0
+    wherever there is none. A clip's timeline is sliced this way whether it comes from a miner's track
+    or from a live incident's journal entry."""
+    return [scores[i] if 0 <= i < len(scores) else 0.0 for i in range(start, start + count)]
 
 
 class ScoreTrack:
@@ -61,6 +69,11 @@ class ScoreTrack:
         first, scores = self._kept
         j = i - first
         return scores[j] if 0 <= j < len(scores) else 0.0
+
+    def window(self, first: int, bins: int) -> list[float]:
+        """``bins`` scores from bin ``first`` on; bins never scored or forgotten read 0."""
+        kept_first, scores = self._kept
+        return padded_window(scores, first - kept_first, bins)
 
     def forget_before(self, i: int) -> None:
         """Drop bins before ``i``; done in one copy once they outnumber the kept ones (amortised O(1))."""
@@ -100,5 +113,5 @@ class Miner(ABC):
     def timeline(self, bins: int, first: int = 0) -> MinerTimeline:
         """``bins`` scores from bin ``first`` on, as the wire type; bins never scored (past the end, or
         before the source began) are 0."""
-        scores = [round(self.track.at(i), 4) for i in range(first, first + bins)]
+        scores = [round(score, 4) for score in self.track.window(first, bins)]
         return MinerTimeline(miner=self.kind, rate_hz=self.track.rate_hz, scores=scores)

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +28,16 @@ log = logging.getLogger("edge_agent.training")
 REAL_AUDIO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real" / "audio"
 
 
-def fit(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, seed: int) -> torch.nn.Module:
-    """Adam on BCE, positives up-weighted to balance each output (events are rare)."""
+def fit(
+    make: Callable[[], torch.nn.Module], x: np.ndarray, y: np.ndarray, epochs: int, seed: int
+) -> torch.nn.Module:
+    """Adam on BCE, positives up-weighted to balance each output (events are rare).
+
+    The net is built after seeding: torch seeds its default generator randomly in each process, so a
+    net built before would start from different weights on every run.
+    """
     torch.manual_seed(seed)
+    model = make()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     pos = yt.mean(0).clamp(min=1e-3)
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=((1 - pos) / pos).clamp(1.0, 30.0))
@@ -86,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             x = np.concatenate([x, np.stack([r[0] for r in real])])
             y = np.concatenate([y, np.stack([r[1] for r in real])])
         xt, yt = np.stack(test.x[kind]), np.stack(test.y[kind])
-        model = fit(make(), x, y, args.epochs if kind != "audio" else max(8, args.epochs // 4), seed=1)
+        model = fit(make, x, y, args.epochs if kind != "audio" else max(8, args.epochs // 4), seed=1)
         # The FP32 reference ships beside the INT8 model (a few KiB) so tests can check their agreement.
         fp32 = export_fp32(model, x[0], args.out / f"{name.removesuffix('-int8')}-fp32.onnx")
         calibration = x[np.random.default_rng(0).choice(len(x), min(400, len(x)), replace=False)]
