@@ -30,6 +30,10 @@ def segment(clip: Clip) -> str:
     parts = [clip.group, clip.kind, clip.view]
     if clip.kind == "crash" and clip.group == "real" and clip.view == "dashcam":
         parts.append(f"ego={clip.ego_involved or '?'}")
+    if clip.group == "real" and clip.kind == "normal" and clip.view == "dashcam":
+        parts.append("trained" if clip.trained else "held-out")
+    if clip.silent:
+        parts.append("silent")
     if clip.group == "generated" and clip.kind == "crash":
         parts.append(clip.name.split("_")[1] if not clip.name.startswith("gen_side") else "side")
     return "/".join(parts)
@@ -65,7 +69,8 @@ def print_report(clips: list[Clip], by_segment: dict[str, Totals]) -> None:
         peaks = ",".join(f"{p:.1f}" for p in c.peaks[:6]) + ("..." if len(c.peaks) > 6 else "")
         w(
             f"{c.name[:52]:52} {c.kind:8} {c.view:7} {c.ego_involved or '-':3} {c.duration_s:6.1f} "
-            f"{_fmt(c.impact_s):>6}  {found:5}  {ttd:>5}  {share:6.1%}  {peaks}{'  ' + c.note if c.note else ''}\n"
+            f"{_fmt(c.impact_s):>6}  {found:5}  {ttd:>5}  {share:6.1%}  {peaks}{'  ' + c.note if c.note else ''}"
+            f"{'  (trained on)' if c.trained else ''}\n"
         )
     w("\n")
     w(
@@ -101,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         "--normal-hours", type=float, default=1.0, help="generated normal driving, in 120 s drives"
     )
     parser.add_argument("--cuts", type=int, default=10, help="generated scene-cut clips")
+    parser.add_argument(
+        "--silent-hours", type=float, default=0.5, help="of the normal drives, also played without sound"
+    )
     parser.add_argument("--no-generated", action="store_true")
     parser.add_argument("--jobs", type=int, default=1, help="processes (each single-threaded)")
     parser.add_argument("--json", type=Path, help="also write clips and totals to this JSON file")
@@ -117,12 +125,15 @@ def main(argv: list[str] | None = None) -> int:
             f"real clips skipped: {args.real / 'labels.tsv'} not found (the real set lives outside the repo)"
         )
     if not args.no_generated:
-        jobs += generated_jobs(args.crashes_per_kind, args.near_misses, args.normal_hours, args.cuts)
+        jobs += generated_jobs(
+            args.crashes_per_kind, args.near_misses, args.normal_hours, args.cuts, args.silent_hours
+        )
     clips = _run_all(jobs, config, args.jobs)
     groups: dict[str, list[Clip]] = defaultdict(list)
     for c in clips:
         groups[segment(c)].append(c)
-        groups[f"{c.group}/ALL"].append(c)
+        if not c.silent:  # a replay of a normal drive already counted: reported in its own segment only
+            groups[f"{c.group}/ALL"].append(c)
     by_segment = {name: totals(groups[name]) for name in sorted(groups)}
     print_report(clips, by_segment)
     print_sounds(sounds)

@@ -1,6 +1,7 @@
 """The clips to evaluate: real ones listed in labels.tsv, and generated ones played without encoding.
 
-Generated seeds start at 200_000, apart from training's, so no evaluated drive was trained on.
+Generated seeds start at 200_000, apart from training's, so no evaluated drive was trained on. Every other
+real normal dashcam clip is one training learned from (as a negative): it is marked and reported apart.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from edge_agent.mining import mine_file, mine_source
 from edge_agent.sample.scenarios import Scenario, build_scenario
 from edge_agent.sample.stream import GeneratedSource
 from edge_agent.settings import AgentConfig
+from edge_agent.training.data import real_normal_training_clips
 from edge_agent.source.base import SourceError
 
 _SEED0 = 200_000
@@ -34,9 +36,12 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     path: str | None = None
     scenarios: list[Scenario] = []
     accel: bool = False
+    trained: bool = False  # a real clip the models learned from (as a negative)
+    silent: bool = False  # a generated drive played without its sound track
 
 
 def real_jobs(folder: Path) -> list[Job]:
+    trained = set(real_normal_training_clips(folder))
     jobs = []
     with (folder / "labels.tsv").open(newline="") as f:
         for row in csv.DictReader(f, delimiter="\t"):
@@ -51,12 +56,18 @@ def real_jobs(folder: Path) -> list[Job]:
                     ego_involved=row["ego_involved"],
                     impact_s=impact,
                     path=str(folder / row["file"]),
+                    trained=folder / row["file"] in trained,
                 )
             )
     return jobs
 
 
-def generated_jobs(crashes_per_kind: int, near_misses: int, normal_hours: float, cuts: int) -> list[Job]:
+def generated_jobs(
+    crashes_per_kind: int, near_misses: int, normal_hours: float, cuts: int, silent_hours: float = 0.0
+) -> list[Job]:
+    """Crashes, near misses, normal drives and cut clips; the first ``silent_hours`` of the normal drives
+    are also played without sound (a dashcam without a microphone, or with it switched off), where the
+    motion model has to decide alone."""
     rng = np.random.default_rng(_SEED0)
     seed = _SEED0
     jobs: list[Job] = []
@@ -86,12 +97,16 @@ def generated_jobs(crashes_per_kind: int, near_misses: int, normal_hours: float,
             Job(name=f"gen_near_miss_{seed}", kind="nearmiss", view="dashcam", impact_s=event, scenarios=[s])
         )
     count = math.ceil(normal_hours * 3600 / _LONG_DRIVE_S)
-    for _ in range(count):
+    silent = math.ceil(min(silent_hours, normal_hours) * 3600 / _LONG_DRIVE_S)
+    for k in range(count):
         seed += 1
         s = Scenario(kind="normal", seed=seed, duration_s=round(normal_hours * 3600 / count, 1))
-        jobs.append(
-            Job(name=f"gen_normal_{seed}", kind="normal", view="dashcam", scenarios=[s], accel=seed % 2 == 0)
+        normal = Job(
+            name=f"gen_normal_{seed}", kind="normal", view="dashcam", scenarios=[s], accel=seed % 2 == 0
         )
+        jobs.append(normal)
+        if k < silent:
+            jobs.append(msgspec.structs.replace(normal, name=f"{normal.name}_silent", silent=True))
     for _ in range(cuts):
         parts = [Scenario(kind="normal", seed=seed + k + 1, duration_s=10.0) for k in range(2)]
         seed += 2
@@ -111,7 +126,8 @@ def run_job(job: Job, config: AgentConfig) -> Clip:
         else:
             drives = [build_scenario(s) for s in job.scenarios]
             result = mine_source(
-                GeneratedSource(drives, width=config.analysis.width, accel=job.accel), config
+                GeneratedSource(drives, width=config.analysis.width, accel=job.accel, sound=not job.silent),
+                config,
             )
         peaks = [i.peak_s for i in result.incidents]
         starts = [i.start_s for i in result.incidents]
@@ -131,4 +147,6 @@ def run_job(job: Job, config: AgentConfig) -> Clip:
         starts=starts,
         windows=windows,
         note=note,
+        trained=job.trained,
+        silent=job.silent,
     )

@@ -20,12 +20,21 @@ import torch
 from edge_agent.miners.plugins import audio, motion, proximity
 from edge_agent.models import MODELS_DIR
 from edge_agent.training.card import write_card
-from edge_agent.training.data import collect, real_sound_examples, scenario_set
+from edge_agent.training.data import (
+    REAL_NEGATIVE_COPIES,
+    REAL_NEGATIVE_KINDS,
+    collect,
+    real_normal_examples,
+    real_normal_training_clips,
+    real_sound_examples,
+    scenario_set,
+)
 from edge_agent.training.export import export_fp32, metrics, predict, quantize_int8
-from edge_agent.training.nets import LogMelCNN, WindowMLP
+from edge_agent.training.nets import LogMelCNN, MeanOf, WindowMLP
 
 log = logging.getLogger("edge_agent.training")
-REAL_AUDIO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real" / "audio"
+MOTION_MEMBERS = 5
+REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 
 
 def fit(
@@ -67,34 +76,51 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
-    parser.add_argument("--real-audio", type=Path, default=REAL_AUDIO)
+    parser.add_argument("--real", type=Path, default=REAL_DATA, help="folder with labels.tsv and audio/")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(1)
     started = time.monotonic()
     train = collect(scenario_set(1, args.train_drives), args.jobs)
     test = collect(scenario_set(100_001, args.test_drives), args.jobs)
-    real = real_sound_examples(args.real_audio, 7, 6) if args.real_audio.is_dir() else []
+    audio_folder = args.real / "audio"
+    real = real_sound_examples(audio_folder, 7, 6) if audio_folder.is_dir() else []
     if not real:
         log.warning(
-            "training.no_real_audio folder=%s: the audio model trains on generated sounds only",
-            args.real_audio,
+            "training.no_real_audio folder=%s: the audio model trains on generated sounds only", audio_folder
         )
-    log.info("training.data_ready seconds=%.0f real_audio_examples=%d", time.monotonic() - started, len(real))
+    normal_clips = real_normal_training_clips(args.real) if (args.real / "labels.tsv").is_file() else []
+    if not normal_clips:
+        log.warning("training.no_real_normal folder=%s: no filmed negatives for motion and audio", args.real)
+    negatives: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {k: [] for k in REAL_NEGATIVE_KINDS}
+    for clip in normal_clips:
+        for kind, rows in real_normal_examples(clip).items():
+            negatives[kind] += rows * REAL_NEGATIVE_COPIES
+    log.info(
+        "training.data_ready seconds=%.0f real_audio_examples=%d real_normal_clips=%d",
+        time.monotonic() - started,
+        len(real),
+        len(normal_clips),
+    )
+    # (model name, net, how many seeds are averaged): the motion model opens incidents on its own where
+    # there is no sound, so it is the mean of several (MeanOf); the CNN costs too much per member.
     specs = {
-        "motion": (motion.MODEL, lambda: WindowMLP(motion.WINDOW, motion.FEATURES)),
-        "proximity": (proximity.MODEL, lambda: WindowMLP(proximity.WINDOW, proximity.FEATURES)),
-        "audio": (audio.MODEL, lambda: LogMelCNN(len(audio.CLASSES))),
+        "motion": (motion.MODEL, lambda: WindowMLP(motion.WINDOW, motion.FEATURES), MOTION_MEMBERS),
+        "proximity": (proximity.MODEL, lambda: WindowMLP(proximity.WINDOW, proximity.FEATURES), 1),
+        "audio": (audio.MODEL, lambda: LogMelCNN(len(audio.CLASSES)), 1),
     }
     report: dict[str, dict[str, object]] = {}
     args.out.mkdir(parents=True, exist_ok=True)
-    for kind, (name, make) in specs.items():
+    for kind, (name, make, members) in specs.items():
         x, y = np.stack(train.x[kind]), np.stack(train.y[kind])
-        if kind == "audio" and real:
-            x = np.concatenate([x, np.stack([r[0] for r in real])])
-            y = np.concatenate([y, np.stack([r[1] for r in real])])
+        extra = (real if kind == "audio" else []) + negatives.get(kind, [])
+        if extra:
+            x = np.concatenate([x, np.stack([r[0] for r in extra])])
+            y = np.concatenate([y, np.stack([r[1] for r in extra])])
         xt, yt = np.stack(test.x[kind]), np.stack(test.y[kind])
-        model = fit(make, x, y, args.epochs if kind != "audio" else max(8, args.epochs // 4), seed=1)
+        epochs = args.epochs if kind != "audio" else max(8, args.epochs // 4)
+        nets = [fit(make, x, y, epochs, seed=seed) for seed in range(1, members + 1)]
+        model = nets[0] if members == 1 else MeanOf(nets).eval()
         # The FP32 reference ships beside the INT8 model (a few KiB) so tests can check their agreement.
         fp32 = export_fp32(model, x[0], args.out / f"{name.removesuffix('-int8')}-fp32.onnx")
         calibration = x[np.random.default_rng(0).choice(len(x), min(400, len(x)), replace=False)]
@@ -102,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         p32, p8 = predict(fp32, xt), predict(int8, xt)
         report[kind] = {
             "model": name,
+            "members": members,
             "bytes_int8": int8.stat().st_size,
             "bytes_fp32": fp32.stat().st_size,
             "train_examples": len(x),
@@ -118,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         "train_drives": args.train_drives,
         "test_drives": args.test_drives,
         "real_audio_examples": len(real),
+        "real_normal_clips": [clip.name for clip in normal_clips],
+        "real_negative_examples": {kind: len(rows) for kind, rows in negatives.items()},
+        "real_negative_copies": REAL_NEGATIVE_COPIES,
         "seconds": round(time.monotonic() - started),
         "torch": torch.__version__,
         "cpu_threads": 1,

@@ -34,6 +34,11 @@ def _fmt(m: dict[str, float], c: int) -> str:
     return f"AUC {m[f'c{c}_auc']:.3f}, bal.acc {m[f'c{c}_balanced_acc']:.3f}"
 
 
+def _file(r: dict[str, Any]) -> str:
+    members = int(r.get("members", 1))
+    return r["model"] + ".onnx" + (f" (mean of {members} nets, one per seed)" if members > 1 else "")
+
+
 def write_card(path: Path, report: dict[str, Any]) -> None:
     run = report["_run"]
     lines = [
@@ -53,7 +58,13 @@ def write_card(path: Path, report: dict[str, Any]) -> None:
         "  are also replayed with a steady turn or slope added. Features are tapped from the miners' own code.",
         f"- Audio also: {run['real_audio_examples']} windows from three real recordings in",
         "  ../shared/data/real/audio (a01 horns, a02 crash, a03 skid then crash), mixed into generated cabin",
-        "  noise at random gain and time. No real video clip is used for training.",
+        "  noise at random gain and time.",
+        f"- Motion and audio also: {len(run['real_normal_clips'])} real normal dashcam clips of ../shared/data/real",
+        "  (every other one in name order; the evaluation reports the rest as held out), every tick labelled",
+        f'  "no collision" and counted {run["real_negative_copies"]} times: '
+        + ", ".join(f"{k} {v} examples" for k, v in run["real_negative_examples"].items())
+        + ".",
+        "  Clips: " + ", ".join(run["real_normal_clips"]) + ". No real crash clip is used for training.",
         f"- Held out: {run['test_drives']} generated drives from a disjoint seed range; the figures below.",
         "",
         "## Models",
@@ -66,7 +77,7 @@ def write_card(path: Path, report: dict[str, Any]) -> None:
         for c, cls in enumerate(_CLASSES[kind]):
             first = c == 0
             lines.append(
-                f"| {kind if first else ''} | {r['model'] + '.onnx' if first else ''} | {inputs if first else ''} | "
+                f"| {kind if first else ''} | {_file(r) if first else ''} | {inputs if first else ''} | "
                 f"{output if first else ''} {cls} | {str(round(r['bytes_int8'] / 1024, 1)) + ' KiB' if first else ''} | "
                 f"{_fmt(r['fp32'], c)} | {_fmt(r['int8'], c)} | "
                 f"{'agree ' + str(r['int8_vs_fp32_agreement_at_0.5']) + ', max diff ' + str(r['int8_vs_fp32_max_abs_diff']) if first else ''} |"
@@ -96,10 +107,4 @@ def write_card(path: Path, report: dict[str, Any]) -> None:
             f"{run['seconds']} s wall."
         ),
     ]
-    previous = run.get("audio_from_previous_run")
-    if previous:  # the audio model's inputs did not change, so it was kept rather than retrained
-        lines.append(
-            f"The audio model is from an earlier run ({previous['train_drives']} drives, {previous['seconds']} s wall); "
-            "its inputs are unchanged."
-        )
     path.write_text("\n".join(lines) + "\n")

@@ -27,6 +27,19 @@ class WindowMLP(nn.Module):
         return self.net(x)
 
 
+class MeanOf(nn.Module):
+    """Nets of one shape trained from different seeds, their probabilities averaged, exported as one
+    graph (one onnxruntime call). A small net trained on few real examples lands on quite different
+    decisions from one seed to the next; the mean of several is steadier than any one of them."""
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([member(x) for member in self.members]).mean(0)
+
+
 class LogMelCNN(nn.Module):
     """One second of log-mel (1 x 50 x 32) to the four sound classes."""
 

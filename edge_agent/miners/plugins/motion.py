@@ -94,7 +94,7 @@ class MotionMiner(Miner):
     """Collision jolt from ego motion (+ G-sensor) by a learned INT8 model."""
 
     kind: ClassVar[str] = "motion"
-    version: ClassVar[str] = "motion-mlp-int8-2"
+    version: ClassVar[str] = "motion-mlp-int8-3"
     inputs: ClassVar[frozenset[str]] = frozenset({VIDEO})
     config_type: ClassVar[type[MinerConfig]] = MotionConfig
 

@@ -25,16 +25,18 @@ def test_eval_runs_on_a_tiny_generated_set_and_skips_missing_real_clips(
     assert "real clips skipped" in text and "labels.tsv not found" in text
     report = msgspec.json.decode(out.read_bytes())
     names = [c["name"] for c in report["clips"]]
-    assert len(names) == 5  # rear-end, side, pedestrian, one normal drive, one cut clip
+    # rear-end, side, pedestrian, one normal drive, that drive again without sound, one cut clip
+    assert len(names) == 6 and "gen_normal_200004_silent" in names
     assert all(c["group"] == "generated" for c in report["clips"])
     crash = report["totals"]["generated/crash/dashcam/rear"]
     assert crash["crashes"] == 1 and crash["recall"] in (0.0, 1.0)
     normal = report["totals"]["generated/normal/dashcam"]
     assert normal["hours"] == pytest.approx(0.01, abs=1e-3)
-    assert normal["false_triggers_per_hour"] == pytest.approx(
-        len(next(c for c in report["clips"] if c["kind"] == "normal")["peaks"]) / 0.01, rel=1e-3
-    )
+    drive = next(c for c in report["clips"] if c["kind"] == "normal" and not c["silent"])
+    assert normal["false_triggers_per_hour"] == pytest.approx(len(drive["peaks"]) / 0.01, rel=1e-3)
     assert report["totals"]["generated/cut/dashcam"]["cut_clips_triggered"] in (0, 1)
+    assert report["totals"]["generated/normal/dashcam/silent"]["clips"] == 1
+    assert report["totals"]["generated/ALL"]["clips"] == 5  # the silent replay is not counted twice
     for line in ("generated/ALL", "clip", "segment"):
         assert line in text
 

@@ -57,3 +57,20 @@ def test_a_learned_rule_survives_export_and_int8(tmp_path: Path) -> None:
     assert metrics(p8, held_y)["c0_auc"] > 0.95
     ops = {node.op_type for node in onnx.load(str(int8)).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+
+
+def test_a_mean_of_seeds_is_one_graph_that_averages_its_members(tmp_path: Path) -> None:
+    import torch
+
+    from edge_agent.training.__main__ import fit
+    from edge_agent.training.export import export_fp32, predict
+    from edge_agent.training.nets import MeanOf, WindowMLP
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(400, 4, 3)).astype(np.float32)
+    y = (x[:, :, 1].mean(1, keepdims=True) > 0.0).astype(np.float32)
+    members = [fit(lambda: WindowMLP(4, 3), x, y, epochs=2, seed=seed) for seed in (1, 2, 3)]
+    each = [member(torch.from_numpy(x)).detach().numpy() for member in members]
+    assert not np.allclose(each[0], each[1])  # different seeds: different nets
+    graph = export_fp32(MeanOf(members).eval(), x[0], tmp_path / "mean-fp32.onnx")
+    np.testing.assert_allclose(predict(graph, x), np.mean(each, axis=0), atol=1e-5)
