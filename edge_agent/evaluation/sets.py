@@ -18,8 +18,8 @@ from edge_agent.mining import mine_file, mine_source
 from edge_agent.sample.scenarios import Scenario, build_scenario
 from edge_agent.sample.stream import GeneratedSource
 from edge_agent.settings import AgentConfig
-from edge_agent.training.data import real_normal_training_clips
 from edge_agent.source.base import SourceError
+from edge_agent.training.data import real_normal_training_clips
 
 _SEED0 = 200_000
 _LONG_DRIVE_S = 120.0
