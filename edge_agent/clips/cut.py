@@ -1,7 +1,9 @@
 """Cuts a clip out of a recording by copying its compressed packets (no re-encode).
 
 Evidence keeps the camera's own encoding and the cut costs almost nothing. A clip has to start on a
-keyframe to be decodable, so it starts at the keyframe at or before the requested start; timestamps
+keyframe to be decodable, so it starts at the keyframe at or before the requested start; it ends with
+the last frame decoded before the requested end and the B-frames shown before that one (no stutter);
+timestamps
 are shifted so the clip's first frame is at 0, and the MP4 index goes first (faststart) so a
 receiver can play the clip while it streams. A window that spans consecutive segment files is cut from
 all of them into one clip: their packets are remuxed back to back on the drive's timeline.
@@ -104,6 +106,7 @@ class _ClipWriter:
         self.end_s = end_s
         self.first: float | None = None  # drive time of the clip's first keyframe
         self.last_end = 0.0  # drive time where the last copied video frame ends
+        self.last_shown = 0.0  # drive time of the latest-shown video frame copied
         self._video: av.VideoStream | None = None
         self._audio: av.AudioStream | None = None
         self._codec: tuple[str, int, int] | None = None
@@ -133,9 +136,12 @@ class _ClipWriter:
                         continue
                     if self.first is None:
                         self.first = t
-                    if video_done or t_dts >= self.end_s:
+                    # Past the end (in decode order), only the B-frames shown before the last frame
+                    # copied still come: without them the clip's last frames would stutter.
+                    if video_done or (t_dts >= self.end_s and t >= self.last_shown):
                         video_done = True
                         continue
+                    self.last_shown = max(self.last_shown, t)
                     self.last_end = max(self.last_end, t + float((packet.duration or 0) * tb))
                     self._mux(dst, packet, self._video, t, t_dts)
                 elif self.first is not None and self._audio is not None:

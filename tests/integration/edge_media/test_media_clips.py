@@ -83,3 +83,15 @@ def test_incident_clip_manifest_verifies_with_the_device_key(impact_drive: Drive
     data = Path(clip.path).read_bytes()
     chunks = [data[i : i + 65536] for i in range(0, len(data), 65536)]
     assert [hashlib.sha256(c).hexdigest() for c in chunks] == manifest.chunk_sha256
+
+
+@pytest.mark.parametrize("end_s", [4.0, 4.05, 4.1, 4.15, 6.52])
+def test_clip_end_keeps_the_b_frames_shown_before_it(impact_drive: Drive, end_s: float, tmp_path: Path) -> None:
+    """The drive has B-frames: a cut on decode order alone would drop frames just before its last one."""
+    out = tmp_path / "clip.mp4"
+    clip = cut_clip(impact_drive.path, 2.0, end_s, out)
+    frames = decoded_frames(out)
+    gaps = [round(b - a, 3) for a, b in zip(frames, frames[1:], strict=False)]
+    assert set(gaps) == {round(1 / 30, 3)}, "a frame shown inside the clip is missing"
+    assert frames[-1] >= end_s - 2.0 - 1 / 30
+    assert clip.duration_s == pytest.approx(len(frames) / 30, abs=1e-3)
