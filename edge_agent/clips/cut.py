@@ -2,10 +2,9 @@
 
 Evidence keeps the camera's own encoding and the cut costs almost nothing. A clip has to start on a
 keyframe to be decodable, so it starts at the keyframe at or before the requested start; it ends with
-the last frame decoded before the requested end and the B-frames shown before that one (no stutter);
-timestamps
-are shifted so the clip's first frame is at 0, and the MP4 index goes first (faststart) so a
-receiver can play the clip while it streams. A window that spans consecutive segment files is cut from
+the last frame decoded before the requested end and the B-frames shown before that one (no stutter).
+Timestamps are shifted so the clip's first frame is at 0, and the MP4 index goes first (faststart) so
+a receiver can play the clip while it streams. A window that spans consecutive segment files is cut from
 all of them into one clip: their packets are remuxed back to back on the drive's timeline.
 """
 
