@@ -32,6 +32,12 @@ from edge_agent.training.data import (
 from edge_agent.training.export import export_fp32, metrics, predict, quantize_int8
 from edge_agent.training.nets import LogMelCNN, MeanOf, WindowMLP
 
+# The same seeds and data must give the same files, so that the committed models are what this makes.
+# oneDNN picks its convolution kernels by instruction set: the audio CNN came out different with oneDNN
+# capped at AVX2 than with its AVX-512 kernels on the same machine (the MLPs did not), so training uses
+# torch's own convolution. torch's vectorised kernels also follow the CPU (ATEN_CPU_CAPABILITY: AVX2 and
+# AVX-512 train other MLP weights), so the run records which it used; the same capability reproduces it.
+torch.backends.mkldnn.enabled = False
 log = logging.getLogger("edge_agent.training")
 MOTION_MEMBERS = 5
 REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
@@ -150,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         "real_negative_copies": REAL_NEGATIVE_COPIES,
         "seconds": round(time.monotonic() - started),
         "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cpu_threads": 1,
         "jobs": args.jobs,
         "cpus": os.cpu_count(),

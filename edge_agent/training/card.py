@@ -103,7 +103,8 @@ def write_card(path: Path, report: dict[str, Any]) -> None:
         "  the tracker can lose its corners over 0.1 s; such a step counts as a cut and clears the motion window.",
         "",
         (
-            f"Run: torch {run['torch']}, {run['cpu_threads']} thread per process, {run['jobs']} process(es), "
+            f"Run: torch {run['torch']} ({run['cpu_capability']} kernels: the same capability "
+            f"gives the same files), {run['cpu_threads']} thread per process, {run['jobs']} process(es), "
             f"{run['seconds']} s wall."
         ),
     ]

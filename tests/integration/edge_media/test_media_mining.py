@@ -31,7 +31,7 @@ def test_impact_gives_exactly_one_incident_at_the_impact(impact_drive: Drive) ->
         assert timeline.rate_hz == 10.0 and len(timeline.scores) == 140
         assert all(0.0 <= s <= 1.0 for s in timeline.scores)
     assert result.versions == {
-        "audio": "audio-cnn-int8-2",
+        "audio": "audio-cnn-int8-3",
         "motion": "motion-mlp-int8-3",
         "proximity": "proximity-mlp-int8-3",
     }

@@ -46,7 +46,7 @@ def test_every_registered_miner_builds_with_a_model_version_and_scores_a_drive()
         assert re.search(r"-int8-\d+$", miner.version)
     result = mined("rear_end", 900_001)
     assert result.versions == {
-        "audio": "audio-cnn-int8-2",
+        "audio": "audio-cnn-int8-3",
         "motion": "motion-mlp-int8-3",
         "proximity": "proximity-mlp-int8-3",
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,13 +30,42 @@ print(digest.hexdigest())
 """
 
 
-def _fit_in_fresh_process() -> str:
-    done = subprocess.run([sys.executable, "-c", FIT_AND_HASH], capture_output=True, text=True, check=True)
+# The audio CNN's convolutions: the kernels torch picks for them differ by instruction set.
+FIT_CNN_AND_HASH = """
+import hashlib
+import numpy as np
+from edge_agent.training.__main__ import fit
+from edge_agent.training.nets import LogMelCNN
+rng = np.random.default_rng(4)
+x = rng.normal(size=(256, 1, 50, 32)).astype(np.float32)
+y = (rng.uniform(size=(256, 4)) < 0.3).astype(np.float32)
+model = fit(lambda: LogMelCNN(4), x, y, epochs=2, seed=1)
+digest = hashlib.sha256()
+for value in model.state_dict().values():
+    digest.update(value.numpy().tobytes())
+print(digest.hexdigest())
+"""
+
+
+def _fit_in_fresh_process(script: str = FIT_AND_HASH, env: dict[str, str] | None = None) -> str:
+    run_env = {**os.environ, **(env or {})}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=run_env
+    )
     return done.stdout.strip()
 
 
 def test_two_runs_train_the_same_weights() -> None:
     assert _fit_in_fresh_process() == _fit_in_fresh_process()
+
+
+def test_the_cnn_trains_the_same_weights_whatever_instruction_set_onednn_may_use() -> None:
+    """Capping oneDNN at AVX2 changed the audio model on an AVX-512 machine; training must not use it.
+
+    On a machine without AVX-512 both runs use the same kernels anyway, and this cannot tell.
+    """
+    capped = _fit_in_fresh_process(FIT_CNN_AND_HASH, {"ONEDNN_MAX_CPU_ISA": "AVX2"})
+    assert _fit_in_fresh_process(FIT_CNN_AND_HASH) == capped
 
 
 def test_a_learned_rule_survives_export_and_int8(tmp_path: Path) -> None:
