@@ -14,25 +14,30 @@ pytest.importorskip("torch", reason="the train extra (torch) is not installed")
 
 # Each run is a fresh interpreter: torch seeds its default generator randomly per process, which is
 # exactly what made two identical training runs give different motion models.
-FIT_AND_HASH = """
-import hashlib, sys
-import numpy as np, torch
+_PRINT_WEIGHTS_HASH = """
+import hashlib
+digest = hashlib.sha256()
+for value in model.state_dict().values():
+    digest.update(value.numpy().tobytes())
+print(digest.hexdigest())
+"""
+FIT_AND_HASH = (
+    """
+import numpy as np
 from edge_agent.training.__main__ import fit
 from edge_agent.training.nets import WindowMLP
 rng = np.random.default_rng(3)
 x = rng.normal(size=(600, 4, 3)).astype(np.float32)
 y = (x[:, :, 0].mean(1, keepdims=True) > 0.3).astype(np.float32)
 model = fit(lambda: WindowMLP(4, 3), x, y, epochs=3, seed=1)
-digest = hashlib.sha256()
-for value in model.state_dict().values():
-    digest.update(value.numpy().tobytes())
-print(digest.hexdigest())
 """
+    + _PRINT_WEIGHTS_HASH
+)
 
 
 # The audio CNN's convolutions: the kernels torch picks for them differ by instruction set.
-FIT_CNN_AND_HASH = """
-import hashlib
+FIT_CNN_AND_HASH = (
+    """
 import numpy as np
 from edge_agent.training.__main__ import fit
 from edge_agent.training.nets import LogMelCNN
@@ -40,11 +45,9 @@ rng = np.random.default_rng(4)
 x = rng.normal(size=(256, 1, 50, 32)).astype(np.float32)
 y = (rng.uniform(size=(256, 4)) < 0.3).astype(np.float32)
 model = fit(lambda: LogMelCNN(4), x, y, epochs=2, seed=1)
-digest = hashlib.sha256()
-for value in model.state_dict().values():
-    digest.update(value.numpy().tobytes())
-print(digest.hexdigest())
 """
+    + _PRINT_WEIGHTS_HASH
+)
 
 
 def _fit_in_fresh_process(script: str = FIT_AND_HASH, env: dict[str, str] | None = None) -> str:
