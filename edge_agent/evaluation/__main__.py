@@ -4,7 +4,9 @@ Prints one row per clip and the totals per segment (real / generated, kind, view
 recall (an impact counts as found when an incident's clip window contains it: [peak - pre_roll,
 peak + post_roll], widened to the incident's whole span, ``Incident.clip_window``), false triggers per
 hour of normal driving, share of footage uploaded, median time from impact to incident start, and
-scene-cut clips that triggered; then the audio miner alone over the real sound files. Thresholds are
+scene-cut clips that triggered; then the audio miner alone over the real sound files. Generated crashes,
+real normal clips with a sound track and the first ``--silent-hours`` of generated normal driving are
+also mined without sound, each such replay in a ``.../silent`` segment and not in ``ALL``. Thresholds are
 never fitted here.
 """
 
@@ -32,20 +34,22 @@ def segment(clip: Clip) -> str:
         parts.append(f"ego={clip.ego_involved or '?'}")
     if clip.group == "real" and clip.kind == "normal" and clip.view == "dashcam":
         parts.append("trained" if clip.trained else "held-out")
-    if clip.silent:
-        parts.append("silent")
     if clip.group == "generated" and clip.kind == "crash":
         parts.append(clip.name.split("_")[1] if not clip.name.startswith("gen_side") else "side")
+    if clip.silent:
+        parts.append("silent")
     return "/".join(parts)
 
 
 def _run_all(jobs: list[Job], config: AgentConfig, processes: int) -> list[Clip]:
     if processes <= 1:
-        return [run_job(j, config) for j in jobs]
-    from multiprocessing import get_context
+        per_job = [run_job(j, config) for j in jobs]
+    else:
+        from multiprocessing import get_context
 
-    with get_context("spawn").Pool(processes) as pool:
-        return pool.starmap(run_job, [(j, config) for j in jobs], chunksize=1)
+        with get_context("spawn").Pool(processes) as pool:
+            per_job = pool.starmap(run_job, [(j, config) for j in jobs], chunksize=1)
+    return [clip for clips in per_job for clip in clips]
 
 
 def _fmt(value: object) -> str:
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     groups: dict[str, list[Clip]] = defaultdict(list)
     for c in clips:
         groups[segment(c)].append(c)
-        if not c.silent:  # a replay of a normal drive already counted: reported in its own segment only
+        if not c.silent:  # a replay of a clip already counted: reported in its own segment only
             groups[f"{c.group}/ALL"].append(c)
     by_segment = {name: totals(groups[name]) for name in sorted(groups)}
     print_report(clips, by_segment)

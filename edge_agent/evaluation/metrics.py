@@ -24,7 +24,7 @@ class Clip(msgspec.Struct, frozen=True, kw_only=True):
     windows: list[tuple[float, float]] = []  # each incident's clip (``Incident.clip_window``), unclamped
     note: str = ""
     trained: bool = False  # a real normal clip the motion and audio models learned from
-    silent: bool = False  # a generated drive played without its sound track
+    silent: bool = False  # a replay of a clip mined without its sound track
 
 
 def found_index(clip: Clip) -> int | None:

@@ -2,6 +2,8 @@
 
 Generated seeds start at 200_000, apart from training's, so no evaluated drive was trained on. Every other
 real normal dashcam clip is one training learned from (as a negative): it is marked and reported apart.
+A job can also be mined as a dashcam without a microphone records it (a second mining session fed the
+same decoded frames, no audio track): the drive is rendered or decoded once for both.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import msgspec
 import numpy as np
 
 from edge_agent.evaluation.metrics import Clip
-from edge_agent.mining import mine_file, mine_source
+from edge_agent.mining import MiningResult, MiningSession
 from edge_agent.sample.scenarios import Scenario, build_scenario
 from edge_agent.sample.stream import GeneratedSource
 from edge_agent.settings import AgentConfig
-from edge_agent.source.base import SourceError
+from edge_agent.source import open_source
+from edge_agent.source.base import AudioBlock, Source, SourceError
 from edge_agent.training.data import real_normal_training_clips
 
 _SEED0 = 200_000
@@ -37,7 +40,7 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     scenarios: list[Scenario] = []
     accel: bool = False
     trained: bool = False  # a real clip the models learned from (as a negative)
-    silent: bool = False  # a generated drive played without its sound track
+    silent_replay: bool = False  # also mined without its sound track (reported as a clip of its own)
 
 
 def real_jobs(folder: Path) -> list[Job]:
@@ -48,6 +51,7 @@ def real_jobs(folder: Path) -> list[Job]:
             if row["kind"] not in ("crash", "nearmiss", "normal"):
                 continue
             impact = float(row["impact_s"]) if row["impact_s"] else None
+            sound = row["has_audio_track"] == "yes"
             jobs.append(
                 Job(
                     name=Path(row["file"]).stem,
@@ -57,6 +61,7 @@ def real_jobs(folder: Path) -> list[Job]:
                     impact_s=impact,
                     path=str(folder / row["file"]),
                     trained=folder / row["file"] in trained,
+                    silent_replay=sound and row["kind"] == "normal",
                 )
             )
     return jobs
@@ -65,9 +70,9 @@ def real_jobs(folder: Path) -> list[Job]:
 def generated_jobs(
     crashes_per_kind: int, near_misses: int, normal_hours: float, cuts: int, silent_hours: float = 0.0
 ) -> list[Job]:
-    """Crashes, near misses, normal drives and cut clips; the first ``silent_hours`` of the normal drives
-    are also played without sound (a dashcam without a microphone, or with it switched off), where the
-    motion model has to decide alone."""
+    """Crashes, near misses, normal drives and cut clips. Every crash and the first ``silent_hours`` of
+    the normal drives are also mined without sound (a dashcam without a microphone, or with it switched
+    off), where the motion model has to decide alone."""
     rng = np.random.default_rng(_SEED0)
     seed = _SEED0
     jobs: list[Job] = []
@@ -87,6 +92,7 @@ def generated_jobs(
                     impact_s=event,
                     scenarios=[s],
                     accel=accel,
+                    silent_replay=True,
                 )
             )
     for _ in range(near_misses):
@@ -101,12 +107,16 @@ def generated_jobs(
     for k in range(count):
         seed += 1
         s = Scenario(kind="normal", seed=seed, duration_s=round(normal_hours * 3600 / count, 1))
-        normal = Job(
-            name=f"gen_normal_{seed}", kind="normal", view="dashcam", scenarios=[s], accel=seed % 2 == 0
+        jobs.append(
+            Job(
+                name=f"gen_normal_{seed}",
+                kind="normal",
+                view="dashcam",
+                scenarios=[s],
+                accel=seed % 2 == 0,
+                silent_replay=k < silent,
+            )
         )
-        jobs.append(normal)
-        if k < silent:
-            jobs.append(msgspec.structs.replace(normal, name=f"{normal.name}_silent", silent=True))
     for _ in range(cuts):
         parts = [Scenario(kind="normal", seed=seed + k + 1, duration_s=10.0) for k in range(2)]
         seed += 2
@@ -114,39 +124,57 @@ def generated_jobs(
     return jobs
 
 
-def run_job(job: Job, config: AgentConfig) -> Clip:
-    """Mine one clip; an unreadable real file becomes a clip with a note instead of stopping the run."""
+def mine_with_silent_replay(source: Source, config: AgentConfig, replay: bool) -> list[MiningResult]:
+    """The source mined as it is and, with ``replay``, also as if it had no audio track."""
+    sessions = [MiningSession(source.info, config)]
+    if replay:
+        sessions.append(MiningSession(msgspec.structs.replace(source.info, audio_rate=None), config))
+    for item in source:
+        for i, session in enumerate(sessions):
+            if i == 0 or not isinstance(item, AudioBlock):
+                session.feed(item)
+    return [session.finish() for session in sessions]
+
+
+def run_job(job: Job, config: AgentConfig) -> list[Clip]:
+    """Mine one clip (and its silent replay); an unreadable real file becomes a clip with a note instead
+    of stopping the run."""
     import cv2
 
     cv2.setNumThreads(1)
     note = ""
     try:
         if job.path is not None:
-            result = mine_file(Path(job.path), config)
+            with open_source(Path(job.path), config.analysis.width) as source:
+                results = mine_with_silent_replay(source, config, job.silent_replay)
         else:
             drives = [build_scenario(s) for s in job.scenarios]
-            result = mine_source(
-                GeneratedSource(drives, width=config.analysis.width, accel=job.accel, sound=not job.silent),
-                config,
-            )
-        peaks = [i.peak_s for i in result.incidents]
-        starts = [i.start_s for i in result.incidents]
-        windows = [i.clip_window(config.clip.pre_roll_s, config.clip.post_roll_s) for i in result.incidents]
-        duration = result.duration_s
+            source = GeneratedSource(drives, width=config.analysis.width, accel=job.accel)
+            results = mine_with_silent_replay(source, config, job.silent_replay)
     except SourceError as exc:
-        peaks, starts, windows, duration, note = [], [], [], 0.0, f"unreadable: {exc.detail}"
+        note = f"unreadable: {exc.detail}"
+        results = []
+    if not results:
+        return [_clip(job, None, config, note=note)]
+    return [_clip(job, r, config, silent=i == 1) for i, r in enumerate(results)]
+
+
+def _clip(
+    job: Job, result: MiningResult | None, config: AgentConfig, silent: bool = False, note: str = ""
+) -> Clip:
+    incidents = result.incidents if result is not None else []
     return Clip(
-        name=job.name,
+        name=job.name + ("_silent" if silent else ""),
         group="real" if job.path else "generated",
         kind=job.kind,
         view=job.view,
         ego_involved=job.ego_involved,
-        duration_s=duration,
+        duration_s=result.duration_s if result is not None else 0.0,
         impact_s=job.impact_s,
-        peaks=peaks,
-        starts=starts,
-        windows=windows,
+        peaks=[i.peak_s for i in incidents],
+        starts=[i.start_s for i in incidents],
+        windows=[i.clip_window(config.clip.pre_roll_s, config.clip.post_roll_s) for i in incidents],
         note=note,
         trained=job.trained,
-        silent=job.silent,
+        silent=silent,
     )

@@ -39,10 +39,7 @@ def accel_readings(drive: ScenarioDrive) -> np.ndarray:
 
 
 class GeneratedSource(Source):
-    """Frames (gray, ``width`` wide), audio and optionally G-sensor blocks of one or more drives.
-
-    ``sound=False`` plays the drives as a camera without a microphone records them: no audio track.
-    """
+    """Frames (gray, ``width`` wide), audio and optionally G-sensor blocks of one or more drives."""
 
     def __init__(
         self,
@@ -51,10 +48,8 @@ class GeneratedSource(Source):
         stride: int = 3,
         accel: bool = False,
         jpeg_quality: int | None = 40,
-        sound: bool = True,
     ) -> None:
         self.drives = drives
-        self.sound = sound
         self.width = width
         self.stride = stride
         self.accel = accel
@@ -72,7 +67,7 @@ class GeneratedSource(Source):
             duration_s=total,
             analysis_width=width,
             analysis_height=height,
-            audio_rate=SAMPLE_RATE if sound else None,
+            audio_rate=SAMPLE_RATE,
         )
 
     def _items(self, drive: ScenarioDrive, offset: float, index0: int) -> Iterator[tuple[float, int, object]]:
@@ -80,7 +75,7 @@ class GeneratedSource(Source):
         renderer = SceneRenderer(plan, self.width, self.height, drive.scenario.seed)
         for i in range(0, plan.frames, self.stride):
             yield offset + i / plan.fps, 1, ("video", renderer, drive, i, index0 + i // self.stride)
-        for a in range(0, len(drive.audio) if self.sound else 0, _AUDIO_BLOCK):
+        for a in range(0, len(drive.audio), _AUDIO_BLOCK):
             yield offset + a / SAMPLE_RATE, 0, ("audio", drive.audio[a : a + _AUDIO_BLOCK])
         if self.accel:
             readings = accel_readings(drive)

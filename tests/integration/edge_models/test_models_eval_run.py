@@ -25,8 +25,9 @@ def test_eval_runs_on_a_tiny_generated_set_and_skips_missing_real_clips(
     assert "real clips skipped" in text and "labels.tsv not found" in text
     report = msgspec.json.decode(out.read_bytes())
     names = [c["name"] for c in report["clips"]]
-    # rear-end, side, pedestrian, one normal drive, that drive again without sound, one cut clip
-    assert len(names) == 6 and "gen_normal_200004_silent" in names
+    # rear-end, side, pedestrian and one normal drive, each also without sound, one cut clip
+    assert len(names) == 9 and "gen_normal_200004_silent" in names
+    assert "gen_side_impact_200002_silent" in names
     assert all(c["group"] == "generated" for c in report["clips"])
     crash = report["totals"]["generated/crash/dashcam/rear"]
     assert crash["crashes"] == 1 and crash["recall"] in (0.0, 1.0)
@@ -36,7 +37,8 @@ def test_eval_runs_on_a_tiny_generated_set_and_skips_missing_real_clips(
     assert normal["false_triggers_per_hour"] == pytest.approx(len(drive["peaks"]) / 0.01, rel=1e-3)
     assert report["totals"]["generated/cut/dashcam"]["cut_clips_triggered"] in (0, 1)
     assert report["totals"]["generated/normal/dashcam/silent"]["clips"] == 1
-    assert report["totals"]["generated/ALL"]["clips"] == 5  # the silent replay is not counted twice
+    assert report["totals"]["generated/crash/dashcam/side/silent"]["crashes"] == 1
+    assert report["totals"]["generated/ALL"]["clips"] == 5  # the silent replays are not counted twice
     for line in ("generated/ALL", "clip", "segment"):
         assert line in text
 
