@@ -6,8 +6,8 @@ peak + post_roll], widened to the incident's whole span, ``Incident.clip_window`
 hour of normal driving, share of footage uploaded, median time from impact to incident start, and
 scene-cut clips that triggered; then the audio miner alone over the real sound files. Generated crashes,
 real normal clips with a sound track and the first ``--silent-hours`` of generated normal driving are
-also mined without sound, each such replay in a ``.../silent`` segment and not in ``ALL``. Thresholds are
-never fitted here.
+also mined without sound, each such replay in a ``.../silent/gsensor`` or ``.../silent/video-only``
+segment (with or without a G-sensor log) and not in ``ALL``. Thresholds are never fitted here.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def segment(clip: Clip) -> str:
         parts.append("trained" if clip.trained else "held-out")
     if clip.group == "generated" and clip.kind == "crash":
         parts.append(clip.name.split("_")[1] if not clip.name.startswith("gen_side") else "side")
-    if clip.silent:
-        parts.append("silent")
+    if clip.silent:  # without sound the G-sensor is the only other witness of a jolt
+        parts += ["silent", "gsensor" if clip.gsensor else "video-only"]
     return "/".join(parts)
 
 
@@ -78,12 +78,12 @@ def print_report(clips: list[Clip], by_segment: dict[str, Totals]) -> None:
         )
     w("\n")
     w(
-        f"{'segment':40} {'clips':>5} {'hours':>7} {'recall':>11} {'FT/h':>6} {'upload':>7} {'ttd_s':>6} {'cuts_trig':>9}\n"
+        f"{'segment':56} {'clips':>5} {'hours':>7} {'recall':>11} {'FT/h':>6} {'upload':>7} {'ttd_s':>6} {'cuts_trig':>9}\n"
     )
     for name, t in by_segment.items():
         recall = f"{t.found}/{t.crashes}={t.recall:.2f}" if t.recall is not None else "-"
         w(
-            f"{name:40} {t.clips:5d} {t.hours:7.3f} {recall:>11} {_fmt(t.false_triggers_per_hour):>6} "
+            f"{name:56} {t.clips:5d} {t.hours:7.3f} {recall:>11} {_fmt(t.false_triggers_per_hour):>6} "
             f"{t.uploaded_share:7.2%} {_fmt(t.median_detection_s):>6} {_fmt(t.cut_clips_triggered):>9}\n"
         )
 
@@ -136,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     groups: dict[str, list[Clip]] = defaultdict(list)
     for c in clips:
         groups[segment(c)].append(c)
-        if not c.silent:  # a replay of a clip already counted: reported in its own segment only
-            groups[f"{c.group}/ALL"].append(c)
+        # A replay of a clip already counted is reported in its own segments, not again in ALL.
+        groups[f"{c.group}/ALL" + ("/silent" if c.silent else "")].append(c)
     by_segment = {name: totals(groups[name]) for name in sorted(groups)}
     print_report(clips, by_segment)
     print_sounds(sounds)

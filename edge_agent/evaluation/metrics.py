@@ -25,6 +25,7 @@ class Clip(msgspec.Struct, frozen=True, kw_only=True):
     note: str = ""
     trained: bool = False  # a real normal clip the motion and audio models learned from
     silent: bool = False  # a replay of a clip mined without its sound track
+    gsensor: bool = False  # the drive had a G-sensor log (generated drives only: no real clip has one)
 
 
 def found_index(clip: Clip) -> int | None:

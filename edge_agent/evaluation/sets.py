@@ -107,13 +107,14 @@ def generated_jobs(
     for k in range(count):
         seed += 1
         s = Scenario(kind="normal", seed=seed, duration_s=round(normal_hours * 3600 / count, 1))
+        accel = seed % 2 == 0
         jobs.append(
             Job(
-                name=f"gen_normal_{seed}",
+                name=f"gen_normal_{seed}" + ("_gsensor" if accel else ""),
                 kind="normal",
                 view="dashcam",
                 scenarios=[s],
-                accel=seed % 2 == 0,
+                accel=accel,
                 silent_replay=k < silent,
             )
         )
@@ -177,4 +178,5 @@ def _clip(
         note=note,
         trained=job.trained,
         silent=silent,
+        gsensor=job.accel,
     )

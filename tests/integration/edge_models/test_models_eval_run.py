@@ -26,7 +26,7 @@ def test_eval_runs_on_a_tiny_generated_set_and_skips_missing_real_clips(
     report = msgspec.json.decode(out.read_bytes())
     names = [c["name"] for c in report["clips"]]
     # rear-end, side, pedestrian and one normal drive, each also without sound, one cut clip
-    assert len(names) == 9 and "gen_normal_200004_silent" in names
+    assert len(names) == 9 and "gen_normal_200004_gsensor_silent" in names
     assert "gen_side_impact_200002_silent" in names
     assert all(c["group"] == "generated" for c in report["clips"])
     crash = report["totals"]["generated/crash/dashcam/rear"]
@@ -36,9 +36,10 @@ def test_eval_runs_on_a_tiny_generated_set_and_skips_missing_real_clips(
     drive = next(c for c in report["clips"] if c["kind"] == "normal" and not c["silent"])
     assert normal["false_triggers_per_hour"] == pytest.approx(len(drive["peaks"]) / 0.01, rel=1e-3)
     assert report["totals"]["generated/cut/dashcam"]["cut_clips_triggered"] in (0, 1)
-    assert report["totals"]["generated/normal/dashcam/silent"]["clips"] == 1
-    assert report["totals"]["generated/crash/dashcam/side/silent"]["crashes"] == 1
+    assert report["totals"]["generated/normal/dashcam/silent/gsensor"]["clips"] == 1
+    assert report["totals"]["generated/crash/dashcam/side/silent/video-only"]["crashes"] == 1  # the first
     assert report["totals"]["generated/ALL"]["clips"] == 5  # the silent replays are not counted twice
+    assert report["totals"]["generated/ALL/silent"]["clips"] == 4
     for line in ("generated/ALL", "clip", "segment"):
         assert line in text
 

@@ -50,7 +50,18 @@ def test_a_replayed_job_gives_two_clips_and_the_replay_its_own_segment() -> None
     assert [c.name for c in clips] == ["gen_normal_1", "gen_normal_1_silent"]
     assert [c.silent for c in clips] == [False, True]
     assert clips[0].duration_s == clips[1].duration_s > 2.5
-    clip = Clip(name="n", group="generated", kind="normal", view="dashcam", duration_s=120.0, silent=True)
-    assert segment(clip) == "generated/normal/dashcam/silent"
-    crash = msgspec.structs.replace(clip, name="gen_side_impact_200011_silent", kind="crash")
-    assert segment(crash) == "generated/crash/dashcam/side/silent"
+    clip = Clip(name="n", group="generated", kind="normal", view="dashcam", duration_s=120.0)
+    assert segment(clip) == "generated/normal/dashcam"
+    assert segment(msgspec.structs.replace(clip, silent=True)) == "generated/normal/dashcam/silent/video-only"
+    crash = msgspec.structs.replace(clip, name="gen_side_impact_2_gsensor_silent", kind="crash", silent=True)
+    assert (
+        segment(msgspec.structs.replace(crash, gsensor=True)) == "generated/crash/dashcam/side/silent/gsensor"
+    )
+
+
+def test_the_g_sensor_of_a_drive_is_named_and_kept_in_its_clips() -> None:
+    jobs = generated_jobs(0, 0, normal_hours=0.1, cuts=0, silent_hours=0.1)
+    assert [j.accel for j in jobs] == ["_gsensor" in j.name for j in jobs] and any(j.accel for j in jobs)
+    job = next(j for j in jobs if j.accel)
+    short = msgspec.structs.replace(job, scenarios=[Scenario(kind="normal", seed=2, duration_s=2.0)])
+    assert [c.gsensor for c in run_job(short, load_config(None))] == [True, True]

@@ -9,19 +9,19 @@ from edge_agent.evaluation.metrics import Clip
 from edge_agent.evaluation.sets import real_jobs
 from edge_agent.training.data import real_normal_training_clips
 
-HEADER = "file\tkind\tview\tego_involved\timpact_s\n"
+HEADER = "file\tkind\tview\tego_involved\timpact_s\thas_audio_track\n"
 ROWS = [
-    ("normal/n03_b.mp4", "normal", "dashcam"),
-    ("normal/n01_a.mp4", "normal", "dashcam"),
-    ("normal/n02_cctv.mp4", "normal", "cctv"),
-    ("crash/c01_x.mp4", "crash", "dashcam"),
-    ("normal/n05_d.mp4", "normal", "dashcam"),
-    ("normal/n04_c.mp4", "normal", "dashcam"),
+    ("normal/n03_b.mp4", "normal", "dashcam", "yes"),
+    ("normal/n01_a.mp4", "normal", "dashcam", "no"),
+    ("normal/n02_cctv.mp4", "normal", "cctv", "yes"),
+    ("crash/c01_x.mp4", "crash", "dashcam", "yes"),
+    ("normal/n05_d.mp4", "normal", "dashcam", "yes"),
+    ("normal/n04_c.mp4", "normal", "dashcam", "no"),
 ]
 
 
 def _labels(folder: Path) -> Path:
-    lines = [HEADER] + [f"{f}\t{k}\t{v}\t\t{'2.0' if k == 'crash' else ''}\n" for f, k, v in ROWS]
+    lines = [HEADER] + [f"{f}\t{k}\t{v}\t\t{'2.0' if k == 'crash' else ''}\t{a}\n" for f, k, v, a in ROWS]
     (folder / "labels.tsv").write_text("".join(lines))
     return folder
 
@@ -35,6 +35,8 @@ def test_the_evaluation_marks_the_clips_training_learned_from(tmp_path: Path) ->
     jobs = {job.name: job for job in real_jobs(_labels(tmp_path))}
     assert {name for name, job in jobs.items() if job.trained} == {"n01_a", "n04_c"}
     assert not jobs["n02_cctv"].trained and not jobs["c01_x"].trained
+    # replayed without sound: the normal clips that have a sound track to take away
+    assert {name for name, job in jobs.items() if job.silent_replay} == {"n03_b", "n02_cctv", "n05_d"}
 
 
 def test_trained_and_held_out_normal_clips_are_separate_segments() -> None:
