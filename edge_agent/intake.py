@@ -29,9 +29,8 @@ from edge_agent.mining import MiningResult, MiningSession
 from edge_agent.outbox import Outbox, ProcessedSources, source_key
 from edge_agent.record import LiveRecorder
 from edge_agent.settings import AgentConfig
-from edge_agent.source import FrameTap, LiveSource, Source, VideoFrame, open_source
+from edge_agent.source import LiveSource, Source, VideoFrame, open_source
 from edge_agent.source.base import SourceError, SourceUriError
-from edge_agent.source.reconnect import ReconnectDelay
 from edge_agent.source.segments import SegmentSpan, segment_files
 
 log = logging.getLogger(__name__)
@@ -172,8 +171,14 @@ class FileIntake:
         """Mine a live camera until ``stop``; with ``recorder``, each incident's clip is cut from its loop
         recording (the recorder also gets the captured frames, for a source it has to encode)."""
         tap = recorder.offer_frame if recorder is not None else None
-        source = self._open_live(uri, stop, tap)
-        if source is None:
+        try:
+            source = LiveSource.open_when_ready(
+                uri, self.config.analysis.width, self.config.source, tap, stop
+            )
+        except SourceUriError as exc:
+            log.error("intake.failed source=%s error=%s", uri, exc)
+            return False
+        if source is None:  # stopped before the camera came up
             return False
         with source:
             # The capture blocks in its queue, not in this loop: closing the source is what ends it.
@@ -196,33 +201,6 @@ class FileIntake:
                 with self._lock:
                     self._session = None
         return True
-
-    def _open_live(self, uri: str, stop: threading.Event, tap: FrameTap | None) -> LiveSource | None:
-        """The camera, once it opens; None if ``stop`` comes first or the address is malformed.
-
-        A dashcam often boots before its camera, or its network to an IP camera, is up: a camera that
-        cannot be opened yet is retried with the ``[source]`` reconnect waits, as one lost while running
-        is, and logged once (``source.camera_unavailable``), then ``source.camera_opened``.
-        """
-        delay = ReconnectDelay(self.config.source.reconnect_min_s, self.config.source.reconnect_max_s)
-        tries = 0
-        while not stop.is_set():
-            try:
-                source = open_source(uri, self.config.analysis.width, live=self.config.source, on_frame=tap)
-            except SourceUriError as exc:
-                log.error("intake.failed source=%s error=%s", uri, exc)
-                return None
-            except SourceError as exc:
-                tries += 1
-                if tries == 1:
-                    log.error("source.camera_unavailable uri=%s error=%s detail=retrying", uri, exc.detail)
-                delay.wait(stop)
-                continue
-            assert isinstance(source, LiveSource)
-            if tries:
-                log.info("source.camera_opened uri=%s tries=%d", uri, tries + 1)
-            return source
-        return None
 
     def _clipper(
         self, recorder: LiveRecorder | None, session: MiningSession, origin: float, stop: threading.Event

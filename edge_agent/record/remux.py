@@ -23,7 +23,7 @@ from edge_agent.record.config import RecorderConfig
 from edge_agent.record.segment import Segment
 from edge_agent.record.store import SegmentStore
 from edge_agent.source.live import SourceConfig
-from edge_agent.source.reconnect import ReconnectDelay
+from edge_agent.source.reconnect import ReconnectDelay, open_patiently
 
 log = logging.getLogger(__name__)
 
@@ -51,23 +51,28 @@ class StreamRecorder:
     def run(self, stop: threading.Event) -> None:
         delay = ReconnectDelay(self.source.reconnect_min_s, self.source.reconnect_max_s)
         said = False  # this absence of the stream is logged: once, however long it lasts
-        while not stop.is_set():
+
+        def open_once() -> av.container.InputContainer | None:
+            nonlocal said
             try:
-                container = av.open(self.uri, timeout=_TIMEOUT_S)
+                return av.open(self.uri, timeout=_TIMEOUT_S)
             except (av.FFmpegError, OSError) as exc:
                 if not said:
                     log.warning("recorder.cannot_open uri=%s error=%s", self.uri, exc)
                     said = True
                 log.debug("recorder.retry uri=%s error=%s", self.uri, exc)
-                delay.wait(stop)
-                continue
+                return None
+
+        while not stop.is_set():
+            container = open_patiently(open_once, delay, stop)
+            if container is None:
+                return
             with container:
                 video = container.streams.video[0] if container.streams.video else None
                 codec = video.codec_context.name if video is not None else "none"
                 if video is None or codec != "h264":
                     self.on_not_h264(f"video codec {codec} is not H.264")
                     return
-                delay.reset()
                 said = False
                 self.connections += 1
                 event = "recorder.connected" if self.connections == 1 else "recorder.reconnected"

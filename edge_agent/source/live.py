@@ -37,7 +37,7 @@ from edge_agent.source.base import (
     VideoFrame,
 )
 from edge_agent.source.file import analysis_size
-from edge_agent.source.reconnect import ReconnectDelay
+from edge_agent.source.reconnect import ReconnectDelay, open_patiently
 
 log = logging.getLogger(__name__)
 
@@ -116,17 +116,50 @@ class LiveSource(Source):
         self._thread = threading.Thread(target=self._capture, args=(capture,), name="capture", daemon=True)
         self._thread.start()
 
+    @classmethod
+    def open_when_ready(
+        cls,
+        uri: str,
+        analysis_width: int,
+        config: SourceConfig,
+        on_frame: FrameTap | None,
+        stop: threading.Event,
+    ) -> LiveSource | None:
+        """The camera, once it opens; None if ``stop`` comes first; SourceUriError for a malformed address.
+
+        A dashcam often boots before its camera, or its network to an IP camera, is up: a camera that
+        cannot be opened yet is retried with the reconnect waits, as one lost while running is, and
+        logged once (``source.camera_unavailable``), then ``source.camera_opened``.
+        """
+        tries = 0
+
+        def open_once() -> LiveSource | None:
+            nonlocal tries
+            try:
+                return cls(uri, analysis_width, config, on_frame)
+            except SourceUriError:
+                raise
+            except SourceError as exc:
+                tries += 1
+                if tries == 1:
+                    log.error("source.camera_unavailable uri=%s error=%s detail=retrying", uri, exc.detail)
+                return None
+
+        delay = ReconnectDelay(config.reconnect_min_s, config.reconnect_max_s)
+        source = open_patiently(open_once, delay, stop)
+        if source is not None and tries:
+            log.info("source.camera_opened uri=%s tries=%d", uri, tries + 1)
+        return source
+
     # ---- capture thread -----------------------------------------------------------------------
 
     def _capture(self, capture: cv2.VideoCapture | None) -> None:
         delay = ReconnectDelay(self.config.reconnect_min_s, self.config.reconnect_max_s)
         while not self._stop.is_set():
             if capture is None:
-                capture = self._reopen()
+                capture = open_patiently(self._reopen, delay, self._stop)
                 if capture is None:
-                    delay.wait(self._stop)
-                    continue
-                delay.reset()
+                    break
             try:
                 ok, image = capture.read()
                 if ok and image is not None:
