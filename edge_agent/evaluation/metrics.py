@@ -22,6 +22,7 @@ class Clip(msgspec.Struct, frozen=True, kw_only=True):
     peaks: list[float] = []
     starts: list[float] = []
     windows: list[tuple[float, float]] = []  # each incident's clip (``Incident.clip_window``), unclamped
+    scores: list[dict[str, float]] = []  # each incident's held score per miner at its peak (``--json``)
     note: str = ""
     trained: bool = False  # a real normal clip the motion and audio models learned from
     silent: bool = False  # a replay of a clip mined without its sound track

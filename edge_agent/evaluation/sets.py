@@ -175,6 +175,7 @@ def _clip(
         peaks=[i.peak_s for i in incidents],
         starts=[i.start_s for i in incidents],
         windows=[i.clip_window(config.clip.pre_roll_s, config.clip.post_roll_s) for i in incidents],
+        scores=[i.miner_scores for i in incidents],
         note=note,
         trained=job.trained,
         silent=silent,

@@ -35,6 +35,13 @@ def test_the_two_sessions_of_one_render_do_not_disturb_each_other() -> None:
     assert quiet == alone.finish()
     assert loud == mine_source(GeneratedSource([drive]), config)
     assert any(loud.timelines["audio"].scores) and not any(quiet.timelines["audio"].scores)
+    # the clips keep each incident's miner scores, the silent one without an audio score to lean on
+    assert loud.incidents and quiet.incidents
+    job = Job(name="s", kind="crash", view="dashcam", scenarios=[drive.scenario], silent_replay=True)
+    with_sound, without = run_job(job, config)
+    assert with_sound.scores == [i.miner_scores for i in loud.incidents]
+    assert without.scores == [i.miner_scores for i in quiet.incidents]
+    assert all("audio" not in s for s in without.scores)
     assert quiet.versions == loud.versions
 
 
