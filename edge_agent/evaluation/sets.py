@@ -131,9 +131,9 @@ def mine_with_silent_replay(source: Source, config: AgentConfig, replay: bool) -
     if replay:
         sessions.append(MiningSession(msgspec.structs.replace(source.info, audio_rate=None), config))
     for item in source:
-        for i, session in enumerate(sessions):
-            if i == 0 or not isinstance(item, AudioBlock):
-                session.feed(item)
+        sessions[0].feed(item)
+        if replay and not isinstance(item, AudioBlock):
+            sessions[1].feed(item)
     return [session.finish() for session in sessions]
 
 
@@ -143,7 +143,6 @@ def run_job(job: Job, config: AgentConfig) -> list[Clip]:
     import cv2
 
     cv2.setNumThreads(1)
-    note = ""
     try:
         if job.path is not None:
             with open_source(Path(job.path), config.analysis.width) as source:
@@ -153,10 +152,7 @@ def run_job(job: Job, config: AgentConfig) -> list[Clip]:
             source = GeneratedSource(drives, width=config.analysis.width, accel=job.accel)
             results = mine_with_silent_replay(source, config, job.silent_replay)
     except SourceError as exc:
-        note = f"unreadable: {exc.detail}"
-        results = []
-    if not results:
-        return [_clip(job, None, config, note=note)]
+        return [_clip(job, None, config, note=f"unreadable: {exc.detail}")]
     return [_clip(job, r, config, silent=i == 1) for i, r in enumerate(results)]
 
 
