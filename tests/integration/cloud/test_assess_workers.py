@@ -112,10 +112,13 @@ def test_worker_processes_share_the_queue_one_assessment_per_claim(
         workers = [spawn(settings), spawn(settings)]
         for worker in workers:
             worker.wait_ready()
-        ids = []
-        for i in range(8):
-            video = write_mp4(tmp_path / f"{i}.mp4", lambda n, i=i: (40 + 20 * i + 7 * n) % 250, seconds=1.0)
-            ids.append(add_claim(cloud, f"clips/{i}.mp4", video, f"{i:064x}"))
+        # Encoded first, then queued back to back: encoding between claims let one worker finish each
+        # claim before the next arrived, so a fast poller could take all eight and the other none.
+        videos = [
+            write_mp4(tmp_path / f"{i}.mp4", lambda n, i=i: (40 + 20 * i + 7 * n) % 250, seconds=1.0)
+            for i in range(8)
+        ]
+        ids = [add_claim(cloud, f"clips/{i}.mp4", video, f"{i:064x}") for i, video in enumerate(videos)]
         headers = cloud.headers("read")
         for claim_id in ids:
             assert (
