@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 import msgspec
@@ -75,11 +76,13 @@ class MiningSession:
         self.ego = EgoMotionEstimator(
             config.analysis.motion_width, config.analysis.cut_inlier_ratio, config.analysis.cut_correlation
         )
-        self.frames = 0  # frames fed, mined or waiting in the burst
+        self.frames = 0  # frames fed
         self.cuts = 0
-        self._burst: list[Item] = []
+        self._burst: list[Item] = []  # items waiting to be mined: tick frames, audio and G-sensor blocks
+        self._burst_start_t: float | None = None  # media time of the burst's first item
         self._last_tick = -1
-        self._video_t = 0.0  # time of the newest frame
+        self._fed_video_t = 0.0  # time of the newest frame fed
+        self._video_t = 0.0  # time of the newest frame mined
         self._audio_t = 0.0 if info.audio_rate else math.inf  # end of the newest audio block
         self._pushed = 0
         self.incidents: list[Incident] = []
@@ -111,17 +114,27 @@ class MiningSession:
         """One decoded item; returns incidents that closed because of it (usually none).
 
         The item waits in the current burst until the burst spans ``burst_s`` of media; then the whole
-        burst is mined. ``finish`` mines what is left.
+        burst is mined. ``finish`` mines what is left. Only the first frame of each analysis tick waits:
+        the frames between ticks are decoded (the clip needs them) but never analysed, and dropping
+        them at once lets the decoder reuse their memory while it is still in the CPU cache.
         """
+        if self._burst_start_t is None:
+            self._burst_start_t = item.t
         if isinstance(item, VideoFrame):
             self.frames += 1
-        self._burst.append(item)
-        if item.t - self._burst[0].t < self.config.analysis.burst_s:
+            self._fed_video_t = item.t
+            tick = math.floor(item.t * self.rate_hz + 1e-3)
+            if tick > self._last_tick:
+                self._last_tick = tick
+                self._burst.append(item)
+        else:
+            self._burst.append(item)
+        if item.t - self._burst_start_t < self.config.analysis.burst_s:
             return []
         return self._mine_burst()
 
     def _mine_burst(self) -> list[Incident]:
-        burst, self._burst = self._burst, []
+        burst, self._burst, self._burst_start_t = self._burst, [], None
         audio = [item for item in burst if isinstance(item, AudioBlock)]
         for item in burst:
             if isinstance(item, VideoFrame):
@@ -134,6 +147,7 @@ class MiningSession:
             for miner in self.miners:
                 miner.on_audio(block)
             self._audio_t = block.t + len(block.samples) / block.rate
+        self._video_t = self._fed_video_t
         ready = int((min(self._video_t, self._audio_t) - _LATENCY_S) * self.rate_hz)
         return self._push_until(ready)
 
@@ -141,17 +155,13 @@ class MiningSession:
         # Camera motion is tracked from tick frame to tick frame (10 Hz), the rate the models were
         # trained at: tracking every frame and summing the steps adds the tracker's per-step noise
         # three times over (at 30 fps), a shake the motion model never saw, and it was 40 % of the
-        # mining cost. Frames between ticks are decoded (the clip needs them) but not analysed.
-        tick = math.floor(frame.t * self.rate_hz + 1e-3)
-        if tick > self._last_tick:
-            self._last_tick = tick
-            ego = self.ego.update(frame)
-            if ego.cut:
-                self.cuts += 1
-                log.debug("mining.scene_cut t=%.2f", frame.t)
-            for miner in self.miners:
-                miner.on_video(frame, ego)
-        self._video_t = frame.t
+        # mining cost. ``feed`` keeps only the first frame of each tick for this.
+        ego = self.ego.update(frame)
+        if ego.cut:
+            self.cuts += 1
+            log.debug("mining.scene_cut t=%.2f", frame.t)
+        for miner in self.miners:
+            miner.on_video(frame, ego)
 
     def _push_until(self, bins: int) -> list[Incident]:
         closed: list[Incident] = []
@@ -180,7 +190,7 @@ class MiningSession:
 
     def finish(self) -> MiningResult:
         """Mine the last burst, flush the last bins and close any open incident; the session is done."""
-        if self._burst:
+        if self._burst_start_t is not None:
             self._mine_burst()
         duration = self._video_t + (1.0 / self.info.fps if self.info.fps else 0.0)
         bins = max(1, math.ceil(duration * self.rate_hz - 1e-9))
@@ -209,11 +219,16 @@ def _joined(blocks: list[AudioBlock]) -> AudioBlock:
     return AudioBlock(t=blocks[0].t, samples=np.concatenate([b.samples for b in blocks]), rate=blocks[0].rate)
 
 
-def mine_source(source: Source, config: AgentConfig) -> MiningResult:
-    session = MiningSession(source.info, config)
-    for item in source:
+def mine_items(info: SourceInfo, items: Iterable[Item], config: AgentConfig) -> MiningResult:
+    """Mine a finite stream of items that ``info`` describes (a source, or items decoded beforehand)."""
+    session = MiningSession(info, config)
+    for item in items:
         session.feed(item)
     return session.finish()
+
+
+def mine_source(source: Source, config: AgentConfig) -> MiningResult:
+    return mine_items(source.info, source, config)
 
 
 def mine_file(path: Path, config: AgentConfig) -> MiningResult:

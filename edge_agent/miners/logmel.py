@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from edge_agent.source.base import AudioBlock
 
@@ -26,7 +27,8 @@ class LogMel:
     """Cuts the stream into overlapping windows and returns their (time, dB per band) rows.
 
     Frames are computed in one batched FFT per block, so the cost per second of audio is a few small
-    matrix products whatever the block size.
+    matrix products whatever the block size. Only the FFT bins some band covers are squared and summed
+    (``fmax_hz`` 12 kHz at 48 kHz leaves half of them unused): the rows are the same, at half the cost.
     """
 
     def __init__(self, hop_s: float, window_s: float, bands: int, fmin_hz: float, fmax_hz: float) -> None:
@@ -44,7 +46,9 @@ class LogMel:
         self._n_fft = 1 << int(np.ceil(np.log2(self.window_s * block.rate)))
         self._hop = max(1, round(self.hop_s * block.rate))
         self._window = np.hanning(self._n_fft).astype(np.float32)
-        self._filters = mel_filterbank(block.rate, self._n_fft, self.bands, self.fmin_hz, self.fmax_hz).T
+        filters = mel_filterbank(block.rate, self._n_fft, self.bands, self.fmin_hz, self.fmax_hz).T
+        self._bins = int(np.flatnonzero(filters.any(axis=1))[-1]) + 1  # bins above the top band add 0
+        self._filters = filters[: self._bins]
         self._norm = float(self._window.sum()) ** 2 / 4  # a full-scale sine reads about 0 dB
         self._t0 = block.t
 
@@ -56,9 +60,8 @@ class LogMel:
         count = 0 if len(self._buffer) < self._n_fft else 1 + (len(self._buffer) - self._n_fft) // self._hop
         if count == 0:
             return np.zeros(0), np.zeros((0, self.bands), np.float32)
-        idx = np.arange(self._n_fft)[None, :] + self._hop * np.arange(count)[:, None]
-        frames = self._buffer[idx] * self._window
-        power = np.abs(np.fft.rfft(frames, axis=1)) ** 2 / self._norm
+        frames = sliding_window_view(self._buffer, self._n_fft)[:: self._hop][:count] * self._window
+        power = np.abs(np.fft.rfft(frames, axis=1)[:, : self._bins]) ** 2 / self._norm
         rows = (10.0 * np.log10(power @ self._filters + 1e-12)).astype(np.float32)
         times = self._t0 + (self._consumed + self._n_fft / 2 + self._hop * np.arange(count)) / self.rate
         self._buffer = self._buffer[count * self._hop :]

@@ -2,6 +2,10 @@
 
 Generated drives with seeds below 100_000 train; a disjoint seed range is held out and gives the FP32
 and INT8 figures in the model card. Runs on one CPU core in a few minutes (``--jobs`` to use more).
+
+``--models`` retrains some miners only, keeping the others' files and figures from ``--out``: the audio
+CNN does not come out byte-identical on every machine (README, "Same files on another machine"), so a
+change to one miner's features should not replace another miner's model with a different one.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +45,7 @@ from edge_agent.training.nets import LogMelCNN, MeanOf, WindowMLP
 torch.backends.mkldnn.enabled = False
 log = logging.getLogger("edge_agent.training")
 MOTION_MEMBERS = 5
+KINDS = ("motion", "audio", "proximity")
 REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 
 
@@ -75,6 +81,26 @@ def fit(
     return model.eval()
 
 
+def kept_figures(metrics: Path, kinds: set[str], data: dict[str, int]) -> dict[str, dict[str, object]]:
+    """The figures of the models this run does not retrain, from the run that made them, each with that
+    run's stamp (older files have it only in their ``_run``). The card describes one data set, so the
+    kept models must come from a run with the same drive counts and epochs."""
+    if not kinds:
+        return {}
+    if not metrics.is_file():
+        raise ValueError(f"{metrics} not found: the models not retrained need their figures")
+    previous = json.loads(metrics.read_text())
+    run = previous.get("_run", {})
+    missing = sorted(kinds - set(previous))
+    if missing:
+        raise ValueError(f"{metrics} has no figures for {', '.join(missing)}: retrain them too")
+    differ = {k: (run.get(k), v) for k, v in data.items() if k in run and run[k] != v}
+    if differ:
+        raise ValueError(f"the kept models were trained with other settings (theirs, this run's): {differ}")
+    default = {"utc": None, "torch": run.get("torch"), "cpu_capability": run.get("cpu_capability")}
+    return {k: {"trained": default, **previous[k]} for k in sorted(kinds)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edge_agent.training")
     parser.add_argument("--train-drives", type=int, default=300)  # the committed motion and proximity models
@@ -83,7 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
     parser.add_argument("--real", type=Path, default=REAL_DATA, help="folder with labels.tsv and audio/")
+    parser.add_argument(
+        "--models",
+        default=",".join(KINDS),
+        help="comma-separated miners to retrain; the others' files and figures in --out are kept",
+    )
     args = parser.parse_args(argv)
+    kinds = [k.strip() for k in args.models.split(",") if k.strip()]
+    if not kinds or set(kinds) - set(KINDS):
+        parser.error(f"--models takes a comma-separated subset of {', '.join(KINDS)}")
+    data = {"train_drives": args.train_drives, "test_drives": args.test_drives, "epochs": args.epochs}
+    try:
+        report = kept_figures(args.out / "metrics.json", set(KINDS) - set(kinds), data)
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(1)
     started = time.monotonic()
@@ -115,9 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         "proximity": (proximity.MODEL, lambda: WindowMLP(proximity.WINDOW, proximity.FEATURES), 1),
         "audio": (audio.MODEL, lambda: LogMelCNN(len(audio.CLASSES)), 1),
     }
-    report: dict[str, dict[str, object]] = {}
     args.out.mkdir(parents=True, exist_ok=True)
-    for kind, (name, make, members) in specs.items():
+    stamp = {
+        "utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+    for kind in kinds:
+        name, make, members = specs[kind]
         x, y = np.stack(train.x[kind]), np.stack(train.y[kind])
         extra = (real if kind == "audio" else []) + negatives.get(kind, [])
         if extra:
@@ -145,11 +189,13 @@ def main(argv: list[str] | None = None) -> int:
             "int8": metrics(p8, yt),
             "int8_vs_fp32_max_abs_diff": round(float(np.abs(p32 - p8).max()), 4),
             "int8_vs_fp32_agreement_at_0.5": round(float(((p32 >= 0.5) == (p8 >= 0.5)).mean()), 4),
+            "trained": stamp,
         }
         log.info("training.model_done kind=%s %s", kind, json.dumps(report[kind]))
+    report = {kind: report[kind] for kind in KINDS}
     report["_run"] = {
-        "train_drives": args.train_drives,
-        "test_drives": args.test_drives,
+        "models": kinds,
+        **data,
         "real_audio_examples": len(real),
         "real_normal_clips": [clip.name for clip in normal_clips],
         "real_negative_examples": {kind: len(rows) for kind, rows in negatives.items()},

@@ -15,8 +15,8 @@ _ABOUT = {
     ),
     "proximity": (
         (
-            "16 ticks x 5: looming expansion rate of the region ahead, match quality, region change, camera zoom "
-            "rate, measured"
+            "8 measurements (1.6 s at 5 Hz, each over one 0.1 s tick) x 5: looming expansion rate of the region "
+            "ahead, match quality, region change, camera zoom rate, measured"
         ),
         "P(time-to-contact with the lead vehicle < 1 s)",
     ),
@@ -37,6 +37,24 @@ def _fmt(m: dict[str, float], c: int) -> str:
 def _file(r: dict[str, Any]) -> str:
     members = int(r.get("members", 1))
     return r["model"] + ".onnx" + (f" (mean of {members} nets, one per seed)" if members > 1 else "")
+
+
+def _runs(report: dict[str, Any]) -> str:
+    """Which run made each model: a partial retrain (``--models``) keeps the other models' files."""
+    run = report["_run"]
+    lines = [
+        f"Last run: {', '.join(run['models'])} retrained, torch {run['torch']} ({run['cpu_capability']} "
+        f"kernels), {run['cpu_threads']} thread per process, {run['jobs']} process(es), {run['seconds']} s wall."
+    ]
+    for kind in ("motion", "audio", "proximity"):
+        stamp = report[kind].get("trained", {})
+        when = f"trained {stamp['utc']}" if stamp.get("utc") else "from an earlier run"
+        lines.append(f"- {kind}: {when}, torch {stamp.get('torch')} ({stamp.get('cpu_capability')} kernels)")
+    lines.append(
+        "The MLPs have come out byte-identical on machines with the same kernels; the audio CNN has not "
+        '(README, "Same files on another machine").'
+    )
+    return "\n".join(lines)
 
 
 def write_card(path: Path, report: dict[str, Any]) -> None:
@@ -84,7 +102,7 @@ def write_card(path: Path, report: dict[str, Any]) -> None:
             )
     lines += [
         "",
-        "Balanced accuracy is at a 0.5 threshold per example (one example per 0.1 s tick); held-out positives:",
+        "Balanced accuracy is at a 0.5 threshold per example (one per model call: 0.1 s, proximity 0.2 s); held-out positives:",
         ", ".join(
             f"{k} {report[k]['test_positives']} of {report[k]['test_examples']}"
             for k in ("motion", "audio", "proximity")
@@ -102,10 +120,6 @@ def write_card(path: Path, report: dict[str, Any]) -> None:
         "  motion at the same 10 Hz (tick frame to tick frame), so both see the same tracker. At highway speed",
         "  the tracker can lose its corners over 0.1 s; such a step counts as a cut and clears the motion window.",
         "",
-        (
-            f"Run: torch {run['torch']} ({run['cpu_capability']} kernels: the same capability "
-            f"gives the same files), {run['cpu_threads']} thread per process, {run['jobs']} process(es), "
-            f"{run['seconds']} s wall."
-        ),
+        _runs(report),
     ]
     path.write_text("\n".join(lines) + "\n")

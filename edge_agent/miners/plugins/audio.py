@@ -10,7 +10,6 @@ instead of passing as a bang.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Annotated, ClassVar
 
 import msgspec
@@ -55,7 +54,7 @@ class AudioMiner(Miner):
         super().__init__(config, rate_hz)
         self.model = WindowModel(MODEL)
         self.logmel = LogMel(HOP_S, 0.025, BANDS, 60.0, 12000.0)
-        self._rows: deque[np.ndarray] = deque(maxlen=BASELINE_FRAMES)
+        self._history = np.zeros((0, BANDS), np.float32)  # the last BASELINE_FRAMES rows, oldest first
         self._tick = 1.0 / rate_hz
         self._next_t: float | None = None
         self.last_probabilities = np.zeros(len(CLASSES), np.float32)
@@ -64,17 +63,22 @@ class AudioMiner(Miner):
     def on_audio(self, block: AudioBlock) -> None:
         assert isinstance(self.config, AudioConfig)
         times, rows = self.logmel.push(block)
-        for t, row in zip(times, rows, strict=True):
-            self._rows.append(row)
+        # The block's rows join the kept ones in one array; each tick reads the view of what the
+        # background held at its row (the last BASELINE_FRAMES up to it), with no per-row copies.
+        history = np.concatenate([self._history, rows]) if len(rows) else self._history
+        kept_before = len(self._history)
+        for j, t in enumerate(times.tolist()):
+            end = kept_before + j + 1  # rows up to and including this one
             if self._next_t is None:
-                self._next_t = float(t) + self._tick
-            if t < self._next_t or len(self._rows) < WARMUP_FRAMES:
+                self._next_t = t + self._tick
+            if t < self._next_t or end < WARMUP_FRAMES:
                 continue
             self._next_t += self._tick * max(1, int((t - self._next_t) / self._tick) + 1)
-            history = np.asarray(self._rows)
-            x = audio_input(history[-FRAMES:], history, self.config.floor_db)
-            t_score = float(t) - SCORE_LAG_S
+            background = history[max(0, end - BASELINE_FRAMES) : end]
+            x = audio_input(background[-FRAMES:], background, self.config.floor_db)
+            t_score = t - SCORE_LAG_S
             probabilities = self.model.score(t_score, x)
             if probabilities is not None:
                 self.last_probabilities = probabilities
                 self.track.put(t_score, self._agreement(float(max(probabilities[0], probabilities[2]))))
+        self._history = history[-BASELINE_FRAMES:]

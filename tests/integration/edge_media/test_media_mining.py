@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import math
+import weakref
 from pathlib import Path
 
 import msgspec
+import numpy as np
 import pytest
 
 from edge_agent.cli import main
 from edge_agent.fusion import Incident
 from edge_agent.mining import MiningSession, live_history_s, mine_file
 from edge_agent.settings import AgentConfig, load_config
-from edge_agent.source import open_source
+from edge_agent.source import VideoFrame, open_source
 from tests.integration.edge_media.conftest import Drive
 
 
@@ -33,7 +36,7 @@ def test_impact_gives_exactly_one_incident_at_the_impact(impact_drive: Drive) ->
     assert result.versions == {
         "audio": "audio-cnn-int8-3",
         "motion": "motion-mlp-int8-3",
-        "proximity": "proximity-mlp-int8-3",
+        "proximity": "proximity-mlp-int8-4",
     }
 
 
@@ -86,6 +89,31 @@ def test_mining_in_bursts_gives_what_mining_item_by_item_gives(impact_drive: Dri
     one_by_one = mine_file(impact_drive.path, by_item)
     assert in_bursts.incidents == one_by_one.incidents and len(in_bursts.incidents) == 1
     assert in_bursts.timelines == one_by_one.timelines
+
+
+def test_frames_between_ticks_are_let_go_at_once(impact_drive: Drive) -> None:
+    """Only the first frame of each 0.1 s tick is analysed; the others must not wait in the burst, where
+    they would hold megabytes of pictures and keep the decoder's memory out of the cache."""
+    config = AgentConfig()
+    with open_source(impact_drive.path, config.analysis.width) as source:
+        info, frames = source.info, [item for item in source if isinstance(item, VideoFrame)][:25]
+    assert info.fps > 2 * config.analysis.timeline_hz  # several frames per tick
+    session = MiningSession(info, config)
+    held: list[weakref.ref[np.ndarray]] = []
+    first_of_tick: list[bool] = []
+    last_tick = -1
+    for frame in frames:
+        tick = math.floor(frame.t * config.analysis.timeline_hz + 1e-3)
+        first_of_tick.append(tick > last_tick)
+        last_tick = max(last_tick, tick)
+        gray = frame.gray.copy()
+        held.append(weakref.ref(gray))
+        session.feed(msgspec.structs.replace(frame, gray=gray))
+        del gray
+    assert frames[-1].t - frames[0].t < config.analysis.burst_s  # nothing mined yet: all in one burst
+    alive = [ref() is not None for ref in held]
+    assert alive == first_of_tick and 0 < sum(alive) < len(alive)
+    assert session.frames == len(frames)
 
 
 def test_live_session_forgets_old_scores_and_decides_the_same(

@@ -226,6 +226,21 @@ def test_fast_looming_object_scores() -> None:
     assert peak(miner, 3.2, 3.8) > peak(miner, 0.5, 2.9) + 0.2
 
 
+def test_proximity_measures_every_other_tick_and_holds_its_score_between() -> None:
+    frames = (looming_frames(0.0, 2.0) + looming_frames(3.0, 0.8)[:24])[::3]
+    scored: list[float] = []
+    miner = ProximityMiner(ProximityConfig(), RATE_HZ)
+    miner.model.tap = lambda t, x: scored.append(t)
+    for i, frame in enumerate(frames):
+        t = (i + 0.5) / RATE_HZ  # mid-bin: tick i writes bin i
+        miner.on_video(VideoFrame(t=t, index=i, gray=frame), EgoMotion(t=t, valid=True))
+    assert len(scored) == (len(frames) - 1) // 2  # the first tick has nothing to compare with
+    assert np.allclose(np.diff(scored), 2 / RATE_HZ)
+    measured = [round(t * RATE_HZ - 0.5) for t in scored]
+    assert all(miner.track.at(i + 1) == miner.track.at(i) for i in measured[:-1])  # held until the next
+    assert max(miner.track.at(i) for i in measured) > 0.5
+
+
 def test_static_view_does_not_score() -> None:
     assert peak(feed_proximity(looming_frames(0.0, 3.0)), 0, 3) < 0.5
 
