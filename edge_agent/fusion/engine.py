@@ -4,7 +4,9 @@ Evidence from different miners of one collision lands a few hundred milliseconds
 then the jolt and the bang), so each miner's score is first held at its maximum over a short
 corroboration window; the fused score is the weighted mean of these over the miners that have input.
 Hysteresis turns the fused score into incidents; a cooldown and an hourly budget keep a bad road or a
-noisy cabin from flooding the uplink.
+noisy cabin from flooding the uplink. The budget never drops an incident stronger than every one it let
+through in the last hour: weak triggers that filled it (a rough road on a camera without sound) must not
+hide the crash that comes after them, and a record score can only be beaten so often.
 
 A trigger within the cooldown after an incident is the same incident going on (a car spun round after
 the hit, a second impact, a jolt that opened the incident a few seconds before the crash itself), so
@@ -76,7 +78,7 @@ class FusionEngine:
         self._suppressing = False
         self._open: _Open | None = None
         self._closed: _Open | None = None  # ended, waiting out its cooldown before it is reported
-        self._accepted_peaks: deque[float] = deque()
+        self._accepted: deque[tuple[float, float]] = deque()  # (peak_s, score) reported in the last hour
 
     def reconfigure(self, config: FusionConfig, weights: Mapping[str, float]) -> None:
         """New thresholds, budget and weights for the bins still to decide (a pushed config).
@@ -187,14 +189,22 @@ class FusionEngine:
         current, self._closed = self._closed, None
         if current is None:
             return []
-        while self._accepted_peaks and self._accepted_peaks[0] <= current.peak_s - 3600.0:
-            self._accepted_peaks.popleft()
-        if len(self._accepted_peaks) >= self.config.max_incidents_per_hour:
+        while self._accepted and self._accepted[0][0] <= current.peak_s - 3600.0:
+            self._accepted.popleft()
+        if len(self._accepted) >= self.config.max_incidents_per_hour:
+            strongest = max((score for _, score in self._accepted), default=None)
+            if strongest is None or current.score <= strongest:
+                log.warning(
+                    "fusion.suppressed reason=budget peak_s=%.2f score=%.3f", current.peak_s, current.score
+                )
+                return []
             log.warning(
-                "fusion.suppressed reason=budget peak_s=%.2f score=%.3f", current.peak_s, current.score
+                "fusion.over_budget reason=stronger_than_this_hour peak_s=%.2f score=%.3f strongest_before=%.3f",
+                current.peak_s,
+                current.score,
+                strongest,
             )
-            return []
-        self._accepted_peaks.append(current.peak_s)
+        self._accepted.append((current.peak_s, current.score))
         incident = Incident(
             start_s=round(current.start_s, 3),
             peak_s=round(current.peak_s, 3),

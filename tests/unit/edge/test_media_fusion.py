@@ -118,6 +118,34 @@ def test_hourly_budget_caps_incidents(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.text.count("fusion.suppressed reason=budget") == 7
 
 
+def test_a_full_budget_still_lets_through_an_incident_stronger_than_this_hours(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Weak triggers that filled the budget must not hide the crash after them; a record score cannot
+    be beaten every time, so what passes over the budget stays rare."""
+    weak = [(i, i + 3, 0.7) for i in range(10, 500, 100)]  # five, budget three
+    later = [(510, 513, 0.95), (610, 613, 0.8), (710, 713, 0.95), (810, 813, 1.0)]
+    config = FusionConfig(corroboration_s=0.0, cooldown_s=0.0, max_incidents_per_hour=3)
+    with caplog.at_level(logging.INFO):
+        incidents = run(FusionEngine(config, {"motion": 1.0}, RATE), pulse(1000, weak + later))
+    assert [round(i.peak_s) for i in incidents] == [1, 11, 21, 51, 81]
+    assert [i.score for i in incidents][-2:] == [0.95, 1.0]
+    assert caplog.text.count("fusion.over_budget reason=stronger_than_this_hour") == 2
+    assert caplog.text.count("fusion.suppressed reason=budget") == 4  # two weak, the 0.8, the second 0.95
+
+
+def test_a_budget_of_zero_lets_nothing_through() -> None:
+    config = FusionConfig(corroboration_s=0.0, cooldown_s=0.0, max_incidents_per_hour=0)
+    assert run(FusionEngine(config, {"motion": 1.0}, RATE), pulse(100, [(10, 13, 1.0)])) == []
+
+
+def test_the_budget_counts_the_last_hour_only() -> None:
+    hour = int(3600 * RATE)
+    bins = pulse(2 * hour, [(10, 13, 0.9), (hour + 20, hour + 23, 0.9)])
+    config = FusionConfig(corroboration_s=0.0, cooldown_s=0.0, max_incidents_per_hour=1)
+    assert len(run(FusionEngine(config, {"motion": 1.0}, RATE), bins)) == 2
+
+
 def test_incident_open_at_the_end_is_closed_there() -> None:
     [incident] = run(
         FusionEngine(FusionConfig(corroboration_s=0.0), {"motion": 1.0}, RATE), pulse(30, [(25, 30, 0.9)])
