@@ -43,8 +43,10 @@ def _runs(report: dict[str, Any]) -> str:
     """Which run made each model: a partial retrain (``--models``) keeps the other models' files."""
     run = report["_run"]
     lines = [
-        f"Last run: {', '.join(run['models'])} retrained, torch {run['torch']} ({run['cpu_capability']} "
-        f"kernels), {run['cpu_threads']} thread per process, {run['jobs']} process(es), {run['seconds']} s wall."
+        (
+            f"Last run: {', '.join(run['models'])} retrained, torch {run['torch']} ({run['cpu_capability']} "
+            f"kernels), {run['cpu_threads']} thread per process, {run['jobs']} process(es), {run['seconds']} s wall."
+        )
     ]
     for kind in ("motion", "audio", "proximity"):
         stamp = report[kind].get("trained", {})
@@ -77,9 +79,10 @@ def write_card(path: Path, report: dict[str, Any]) -> None:
         f"- Audio also: {run['real_audio_examples']} windows from three real recordings in",
         "  ../shared/data/real/audio (a01 horns, a02 crash, a03 skid then crash), mixed into generated cabin",
         "  noise at random gain and time.",
-        f"- Motion and audio also: {len(run['real_normal_clips'])} real normal dashcam clips of ../shared/data/real",
-        "  (every other one in name order; the evaluation reports the rest as held out), every tick labelled",
-        f'  "no collision" and counted {run["real_negative_copies"]} times: '
+        f"- Motion, audio and proximity also: {len(run['real_normal_clips'])} real normal dashcam clips of",
+        "  ../shared/data/real (every other one in name order; the evaluation reports the rest as held out), every",
+        '  tick labelled "no collision" (proximity: "time to contact over a second") and counted '
+        + f"{run['real_negative_copies']} times: "
         + ", ".join(f"{k} {v} examples" for k, v in run["real_negative_examples"].items())
         + ".",
         "  Clips: " + ", ".join(run["real_normal_clips"]) + ". No real crash clip is used for training.",

@@ -36,7 +36,7 @@ def test_impact_gives_exactly_one_incident_at_the_impact(impact_drive: Drive) ->
     assert result.versions == {
         "audio": "audio-cnn-int8-3",
         "motion": "motion-mlp-int8-3",
-        "proximity": "proximity-mlp-int8-4",
+        "proximity": "proximity-mlp-int8-5",
     }
 
 

@@ -48,7 +48,7 @@ def test_every_registered_miner_builds_with_a_model_version_and_scores_a_drive()
     assert result.versions == {
         "audio": "audio-cnn-int8-3",
         "motion": "motion-mlp-int8-3",
-        "proximity": "proximity-mlp-int8-4",
+        "proximity": "proximity-mlp-int8-5",
     }
     for timeline in result.timelines.values():
         assert len(timeline.scores) == 120 and all(0.0 <= s <= 1.0 for s in timeline.scores)
