@@ -81,8 +81,7 @@ class MiningSession:
         self._burst: list[Item] = []  # items waiting to be mined: tick frames, audio and G-sensor blocks
         self._burst_start_t: float | None = None  # media time of the burst's first item
         self._last_tick = -1
-        self._fed_video_t = 0.0  # time of the newest frame fed
-        self._video_t = 0.0  # time of the newest frame mined
+        self._video_t = 0.0  # time of the newest frame fed
         self._audio_t = 0.0 if info.audio_rate else math.inf  # end of the newest audio block
         self._pushed = 0
         self.incidents: list[Incident] = []
@@ -122,7 +121,7 @@ class MiningSession:
             self._burst_start_t = item.t
         if isinstance(item, VideoFrame):
             self.frames += 1
-            self._fed_video_t = item.t
+            self._video_t = item.t
             tick = math.floor(item.t * self.rate_hz + 1e-3)
             if tick > self._last_tick:
                 self._last_tick = tick
@@ -147,7 +146,6 @@ class MiningSession:
             for miner in self.miners:
                 miner.on_audio(block)
             self._audio_t = block.t + len(block.samples) / block.rate
-        self._video_t = self._fed_video_t
         ready = int((min(self._video_t, self._audio_t) - _LATENCY_S) * self.rate_hz)
         return self._push_until(ready)
 

@@ -24,7 +24,7 @@ import torch
 
 from edge_agent.miners.plugins import audio, motion, proximity
 from edge_agent.models import MODELS_DIR
-from edge_agent.training.card import write_card
+from edge_agent.training.card import MINERS, write_card
 from edge_agent.training.data import (
     REAL_NEGATIVE_COPIES,
     REAL_NEGATIVE_KINDS,
@@ -45,7 +45,6 @@ from edge_agent.training.nets import LogMelCNN, MeanOf, WindowMLP
 torch.backends.mkldnn.enabled = False
 log = logging.getLogger("edge_agent.training")
 MOTION_MEMBERS = 5
-KINDS = ("motion", "audio", "proximity")
 REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 
 
@@ -111,16 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", type=Path, default=REAL_DATA, help="folder with labels.tsv and audio/")
     parser.add_argument(
         "--models",
-        default=",".join(KINDS),
+        default=",".join(MINERS),
         help="comma-separated miners to retrain; the others' files and figures in --out are kept",
     )
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.models.split(",") if k.strip()]
-    if not kinds or set(kinds) - set(KINDS):
-        parser.error(f"--models takes a comma-separated subset of {', '.join(KINDS)}")
+    if not kinds or set(kinds) - set(MINERS):
+        parser.error(f"--models takes a comma-separated subset of {', '.join(MINERS)}")
     data = {"train_drives": args.train_drives, "test_drives": args.test_drives, "epochs": args.epochs}
     try:
-        report = kept_figures(args.out / "metrics.json", set(KINDS) - set(kinds), data)
+        report = kept_figures(args.out / "metrics.json", set(MINERS) - set(kinds), data)
     except ValueError as exc:
         parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -171,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs = args.epochs if kind != "audio" else max(8, args.epochs // 4)
         nets = [fit(make, x, y, epochs, seed=seed) for seed in range(1, members + 1)]
         model = nets[0] if members == 1 else MeanOf(nets).eval()
-        # The FP32 reference ships beside the INT8 model (13-88 KiB) so tests can check their agreement.
+        # The FP32 reference ships beside the INT8 model (8-88 KiB) so tests can check their agreement.
         fp32 = export_fp32(model, x[0], args.out / f"{name.removesuffix('-int8')}-fp32.onnx")
         calibration = x[np.random.default_rng(0).choice(len(x), min(400, len(x)), replace=False)]
         int8 = quantize_int8(fp32, args.out / f"{name}.onnx", calibration)
@@ -192,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             "trained": stamp,
         }
         log.info("training.model_done kind=%s %s", kind, json.dumps(report[kind]))
-    report = {kind: report[kind] for kind in KINDS}
+    report = {kind: report[kind] for kind in MINERS}
     report["_run"] = {
         "models": kinds,
         **data,

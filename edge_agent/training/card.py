@@ -25,6 +25,7 @@ _ABOUT = {
         "P(impact), P(skid), P(glass), P(horn); the miner scores max(impact, glass)",
     ),
 }
+MINERS = ("motion", "audio", "proximity")  # the models a card describes, in its order
 _CLASSES = {"motion": ["jolt"], "proximity": ["ttc<1s"], "audio": ["impact", "skid", "glass", "horn"]}
 
 
@@ -48,7 +49,7 @@ def _runs(report: dict[str, Any]) -> str:
             f"kernels), {run['cpu_threads']} thread per process, {run['jobs']} process(es), {run['seconds']} s wall."
         )
     ]
-    for kind in ("motion", "audio", "proximity"):
+    for kind in MINERS:
         stamp = report[kind].get("trained", {})
         when = f"trained {stamp['utc']}" if stamp.get("utc") else "from an earlier run"
         lines.append(f"- {kind}: {when}, torch {stamp.get('torch')} ({stamp.get('cpu_capability')} kernels)")
@@ -92,7 +93,7 @@ def write_card(path: Path, report: dict[str, Any]) -> None:
         "| miner | model file | input | output | INT8 size | FP32 held-out | INT8 held-out | INT8 vs FP32 |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for kind in ("motion", "audio", "proximity"):
+    for kind in MINERS:
         r = report[kind]
         inputs, output = _ABOUT[kind]
         for c, cls in enumerate(_CLASSES[kind]):
@@ -106,11 +107,7 @@ def write_card(path: Path, report: dict[str, Any]) -> None:
     lines += [
         "",
         "Balanced accuracy is at a 0.5 threshold per example (one per model call: 0.1 s, proximity 0.2 s); held-out positives:",
-        ", ".join(
-            f"{k} {report[k]['test_positives']} of {report[k]['test_examples']}"
-            for k in ("motion", "audio", "proximity")
-        )
-        + ".",
+        ", ".join(f"{k} {report[k]['test_positives']} of {report[k]['test_examples']}" for k in MINERS) + ".",
         "",
         "## Intended use and limits",
         "- Scores moments of a forward-facing dashcam drive for the fusion stage; not a crash classifier on its own.",
