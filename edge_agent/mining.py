@@ -155,6 +155,7 @@ class MiningSession:
         # three times over (at 30 fps), a shake the motion model never saw, and it was 40 % of the
         # mining cost. ``feed`` keeps only the first frame of each tick for this.
         ego = self.ego.update(frame)
+        self.fusion.observe(ego)
         if ego.cut:
             self.cuts += 1
             log.debug("mining.scene_cut t=%.2f", frame.t)
@@ -163,6 +164,7 @@ class MiningSession:
 
     def _push_until(self, bins: int) -> list[Incident]:
         closed: list[Incident] = []
+        self.fusion.camera_only = not any(m.senses_beyond_camera() for m in self.active)
         while self._pushed < bins:
             closed += self.fusion.push({m.kind: m.track.at(self._pushed) for m in self.active})
             self._pushed += 1

@@ -8,6 +8,10 @@ noisy cabin from flooding the uplink. The budget never drops an incident stronge
 through in the last hour: weak triggers that filled it (a rough road on a camera without sound) must not
 hide the crash that comes after them, and a record score can only be beaten so often.
 
+An incident that only the camera witnessed (no sound track, no G-sensor: ``camera_only``) must also be
+followed by the vehicle slowing towards rest (``rest.py``): a pothole jolts the camera as hard as a
+light collision does, but only the collision stops the car.
+
 A trigger within the cooldown after an incident is the same incident going on (a car spun round after
 the hit, a second impact, a jolt that opened the incident a few seconds before the crash itself), so
 it extends that incident instead of being dropped: its peak moves to the strongest moment and its span
@@ -26,6 +30,8 @@ from typing import Annotated
 import msgspec
 
 from edge_agent.fusion.incident import Incident
+from edge_agent.fusion.rest import BEFORE_S, ForwardFlow
+from edge_agent.miners.ego_motion import EgoMotion
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +51,25 @@ class FusionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # every approach to a queue). They add to an open incident's score but never decide that one opens:
     # the contact miners' own fused score must reach enter_threshold too.
     precursors: frozenset[str] = frozenset({"proximity"})
+    # An incident only the camera witnessed passes only if the forward flow, within rest_within_s after
+    # its peak, falls below rest_ratio of its level before (the vehicle slowed towards rest). It is
+    # judged when its cooldown ends, on the flow seen by then: a cooldown shorter than rest_within_s
+    # sees less of the stop.
+    rest_check: bool = True
+    rest_ratio: Unit = 0.35
+    rest_within_s: Seconds = 8.0
 
     def __post_init__(self) -> None:
         if self.exit_threshold > self.enter_threshold:
             raise ValueError("exit_threshold must not be above enter_threshold")
         if self.max_incident_s < self.min_duration_s:
             raise ValueError("max_incident_s must not be below min_duration_s")
+
+    @property
+    def flow_history_s(self) -> float:
+        """How far back the forward flow must reach when an incident is judged: its cooldown after the
+        end of an incident as long as max_incident_s, and the seconds before its peak."""
+        return self.max_incident_s + self.cooldown_s + BEFORE_S[0] + 1.0
 
 
 class _Open(msgspec.Struct):
@@ -79,6 +98,10 @@ class FusionEngine:
         self._open: _Open | None = None
         self._closed: _Open | None = None  # ended, waiting out its cooldown before it is reported
         self._accepted: deque[tuple[float, float]] = deque()  # (peak_s, score) reported in the last hour
+        self._flow = ForwardFlow(config.flow_history_s)
+        # Set by the session: no miner senses contact beyond the camera's picture (no sound track mined,
+        # no G-sensor read), so an incident must also show the vehicle slowing (rest_check).
+        self.camera_only = False
 
     def reconfigure(self, config: FusionConfig, weights: Mapping[str, float]) -> None:
         """New thresholds, budget and weights for the bins still to decide (a pushed config).
@@ -90,6 +113,7 @@ class FusionEngine:
         self.config = config
         self.weights = {k: w for k, w in weights.items() if w > 0}
         self._half = max(0, round(config.corroboration_s * self.rate_hz / 2))
+        self._flow.keep_s = config.flow_history_s
         log.info(
             "fusion.reconfigured enter=%.3f exit=%.3f cooldown_s=%.1f budget=%d weights=%s",
             config.enter_threshold,
@@ -98,6 +122,10 @@ class FusionEngine:
             config.max_incidents_per_hour,
             self.weights,
         )
+
+    def observe(self, ego: EgoMotion) -> None:
+        """The camera motion at the latest analysis tick, for the rest check; before the bins it covers."""
+        self._flow.add(ego)
 
     def push(self, scores: Mapping[str, float]) -> list[Incident]:
         """The next bin's raw score per active miner; returns the incidents that closed."""
@@ -184,10 +212,26 @@ class FusionEngine:
         current.end_s = end
         self._closed = current
 
+    def _kept_moving(self, current: _Open) -> bool:
+        """A camera-only incident after which the vehicle did not slow towards rest (logged, dropped)."""
+        if not (self.camera_only and self.config.rest_check):
+            return False
+        reading = self._flow.reading(current.peak_s, self.config.rest_within_s)
+        if reading is None or reading.after <= self.config.rest_ratio * reading.before:
+            return False
+        log.info(
+            "fusion.dropped reason=kept_moving peak_s=%.2f score=%.3f flow_before=%.3f flow_after_min=%.3f",
+            current.peak_s,
+            current.score,
+            reading.before,
+            reading.after,
+        )
+        return True
+
     def _report(self) -> list[Incident]:
         """The incident whose cooldown passed (or whose source ended), if the hourly budget allows it."""
         current, self._closed = self._closed, None
-        if current is None:
+        if current is None or self._kept_moving(current):
             return []
         while self._accepted and self._accepted[0][0] <= current.peak_s - 3600.0:
             self._accepted.popleft()

@@ -101,14 +101,19 @@ class Miner(ABC):
             raise TypeError(f"{self.kind}: expected {self.config_type.__name__}, got {type(config).__name__}")
         self.config = config
 
-    def on_video(self, frame: VideoFrame, ego: EgoMotion) -> None:  # noqa: B027 - audio-only miners ignore it
+    def on_video(self, frame: VideoFrame, ego: EgoMotion) -> None:
         """A decoded frame with the camera motion measured from the previous one."""
 
-    def on_audio(self, block: AudioBlock) -> None:  # noqa: B027 - video-only miners ignore it
+    def on_audio(self, block: AudioBlock) -> None:
         """The next mono samples."""
 
-    def on_accel(self, block: AccelBlock) -> None:  # noqa: B027 - only the motion miner reads it
+    def on_accel(self, block: AccelBlock) -> None:
         """The next G-sensor readings, where the device or a sidecar has them."""
+
+    def senses_beyond_camera(self) -> bool:
+        """Whether this miner has a witness of contact other than the camera's picture (a microphone, a
+        G-sensor); where none has, fusion also asks for the vehicle to slow after an incident."""
+        return VIDEO not in self.inputs
 
     def timeline(self, bins: int, first: int = 0) -> MinerTimeline:
         """``bins`` scores from bin ``first`` on, as the wire type; bins never scored (past the end, or

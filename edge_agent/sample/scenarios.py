@@ -103,6 +103,23 @@ def _speed_scaled(plan: DrivePlan, factor: float) -> DrivePlan:
     return dataclasses.replace(plan, ego_speed=speed, ego_pos=pos)
 
 
+def _brake_to_rest(plan: DrivePlan, impact_s: float, rng: np.random.Generator) -> DrivePlan:
+    """After a side or pedestrian-like hit the driver brakes to a stop, as every driver must after a
+    collision: a reaction of 0.5-1.2 s, then 4-8 m/s^2 (a firm to an emergency stop). The lead car drives
+    on, so its gap grows by the distance the ego no longer covers. (A rear-end's ego already stops
+    locked to the car it hit, in ``plan_drive``.) Without this the ego drove on at full speed after the
+    hit, which no real crash clip shows and which let a camera-only jolt pass for a collision without
+    the stop that follows one."""
+    t = np.arange(plan.frames) / plan.fps
+    brake_from = impact_s + float(rng.uniform(0.5, 1.2))
+    decel = float(rng.uniform(4.0, 8.0))
+    v_then = float(np.interp(brake_from, t, plan.ego_speed))
+    speed = np.where(t < brake_from, plan.ego_speed, np.clip(v_then - decel * (t - brake_from), 0.0, None))
+    pos = np.concatenate([[0.0], np.cumsum(speed[:-1]) / plan.fps])
+    gap = plan.lead_gap + (plan.ego_pos - pos)
+    return dataclasses.replace(plan, ego_speed=speed, ego_pos=pos, lead_gap=gap)
+
+
 def _ttc(plan: DrivePlan) -> np.ndarray:
     closing = -np.gradient(plan.lead_gap, 1.0 / plan.fps)
     with np.errstate(divide="ignore"):
@@ -183,6 +200,8 @@ def build_scenario(scenario: Scenario) -> ScenarioDrive:
     # Ego speed: mostly 0.45-1.25 x the plan's (about 8-32 m/s); one drive in five crawls in traffic.
     crawl = rng.uniform() < 0.2
     plan = _speed_scaled(plan, float(rng.uniform(0.02, 0.2) if crawl else rng.uniform(0.45, 1.25)))
+    if impact is not None and not rear:  # its own generator: the draws below stay as they were
+        plan = _brake_to_rest(plan, impact, np.random.default_rng(s.seed * 7 + 54_321))
     n, t = plan.frames, np.arange(plan.frames) / s.fps
     cam_dx, cam_dy, cam_roll = _vibration(rng, n, s.fps)
     bumps = list(plan.bumps)

@@ -46,7 +46,7 @@ class AudioMiner(Miner):
     """Impact / skid / glass / horn from log-mel by a learned INT8 CNN."""
 
     kind: ClassVar[str] = "audio"
-    version: ClassVar[str] = "audio-cnn-int8-3"
+    version: ClassVar[str] = "audio-cnn-int8-4"
     inputs: ClassVar[frozenset[str]] = frozenset({AUDIO})
     config_type: ClassVar[type[MinerConfig]] = AudioConfig
 

@@ -94,7 +94,7 @@ class MotionMiner(Miner):
     """Collision jolt from ego motion (+ G-sensor) by a learned INT8 model."""
 
     kind: ClassVar[str] = "motion"
-    version: ClassVar[str] = "motion-mlp-int8-3"
+    version: ClassVar[str] = "motion-mlp-int8-4"
     inputs: ClassVar[frozenset[str]] = frozenset({VIDEO})
     config_type: ClassVar[type[MinerConfig]] = MotionConfig
 
@@ -111,6 +111,9 @@ class MotionMiner(Miner):
         assert isinstance(self.config, MotionConfig)
         if self.config.use_accel:
             self.accel.add(block)
+
+    def senses_beyond_camera(self) -> bool:
+        return self.accel.present
 
     def on_video(self, frame: VideoFrame, ego: EgoMotion) -> None:
         dt = frame.t - self._last_t if self._last_t is not None else 0.1

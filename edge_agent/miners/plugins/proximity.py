@@ -54,7 +54,7 @@ class ProximityMiner(Miner):
     """Time-to-contact danger from looming, by a learned INT8 model."""
 
     kind: ClassVar[str] = "proximity"
-    version: ClassVar[str] = "proximity-mlp-int8-5"
+    version: ClassVar[str] = "proximity-mlp-int8-6"
     inputs: ClassVar[frozenset[str]] = frozenset({VIDEO})
     config_type: ClassVar[type[MinerConfig]] = ProximityConfig
 

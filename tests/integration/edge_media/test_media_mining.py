@@ -34,9 +34,9 @@ def test_impact_gives_exactly_one_incident_at_the_impact(impact_drive: Drive) ->
         assert timeline.rate_hz == 10.0 and len(timeline.scores) == 140
         assert all(0.0 <= s <= 1.0 for s in timeline.scores)
     assert result.versions == {
-        "audio": "audio-cnn-int8-3",
-        "motion": "motion-mlp-int8-3",
-        "proximity": "proximity-mlp-int8-5",
+        "audio": "audio-cnn-int8-4",
+        "motion": "motion-mlp-int8-4",
+        "proximity": "proximity-mlp-int8-6",
     }
 
 
@@ -64,6 +64,21 @@ def test_without_audio_the_other_miners_still_find_it(
     assert abs(incident.peak_s - 9.0) <= 1.0
     assert "audio" not in incident.miner_scores
     assert max(result.timelines["audio"].scores) == 0.0
+
+
+def test_without_sound_or_g_sensor_the_jolt_must_be_followed_by_a_stop(
+    impact_drive: Drive, silent_impact_drive: Drive, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The drive's ego brakes to rest after the hit, so the camera-only incident passes the rest check;
+    asking for a stop to no flow at all (rest_ratio 0) drops it, but not the one the sound witnessed."""
+    config = load_config(None)
+    strict = msgspec.structs.replace(config, fusion=msgspec.structs.replace(config.fusion, rest_ratio=0.0))
+    with caplog.at_level(logging.INFO):
+        assert len(mine_file(silent_impact_drive.path, config).incidents) == 1
+        assert "reason=kept_moving" not in caplog.text
+        assert mine_file(silent_impact_drive.path, strict).incidents == []
+    assert caplog.text.count("fusion.dropped reason=kept_moving") == 1
+    assert len(mine_file(impact_drive.path, strict).incidents) == 1
 
 
 def test_budget_from_config_file_applies(impact_drive: Drive, tmp_path: Path) -> None:

@@ -46,9 +46,9 @@ def test_every_registered_miner_builds_with_a_model_version_and_scores_a_drive()
         assert re.search(r"-int8-\d+$", miner.version)
     result = mined("rear_end", 900_001)
     assert result.versions == {
-        "audio": "audio-cnn-int8-3",
-        "motion": "motion-mlp-int8-3",
-        "proximity": "proximity-mlp-int8-5",
+        "audio": "audio-cnn-int8-4",
+        "motion": "motion-mlp-int8-4",
+        "proximity": "proximity-mlp-int8-6",
     }
     for timeline in result.timelines.values():
         assert len(timeline.scores) == 120 and all(0.0 <= s <= 1.0 for s in timeline.scores)
@@ -62,8 +62,9 @@ def test_every_registered_miner_builds_with_a_model_version_and_scores_a_drive()
             900_001,
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="known gap: motion-mlp-int8-3 scores 0.96 at 7.0 s of normal drive 900011, where "
-                "nothing happens; without sound such a score opens an incident (README 'still missed')",
+                reason="known gap: at the impact the lead car fills the view and the tracker's steps count as "
+                "scene cuts (as in 900002), so motion-mlp-int8-4 scores the jolt 0.17; it scores 0.74 at 7.1 s of "
+                "normal drive 900011, where nothing happens (README 'still missed')",
             ),
         ),
         900_003,
@@ -129,7 +130,8 @@ def test_session_reconfigure_applies_a_pushed_config(caplog: pytest.LogCaptureFi
     pushed = merge_config(
         AgentConfig(),
         {
-            "fusion": {"enter_threshold": 0.99, "exit_threshold": 0.9, "max_incidents_per_hour": 0},
+            # the crash still opens an incident (fused 0.99 under the defaults), which the budget of 0 drops
+            "fusion": {"enter_threshold": 0.95, "exit_threshold": 0.9, "max_incidents_per_hour": 0},
             "miners": {"proximity": {"enabled": False}},
             "analysis": {"width": 640},
         },
@@ -143,12 +145,12 @@ def test_session_reconfigure_applies_a_pushed_config(caplog: pytest.LogCaptureFi
     assert result.incidents == []  # the same drive gives one incident under the defaults (test above)
     assert "fusion.suppressed reason=budget" in caplog.text
     assert [m.kind for m in session.active] == ["audio", "motion"]
-    assert session.fusion.config.enter_threshold == 0.99 and set(session.fusion.weights) == {
+    assert session.fusion.config.enter_threshold == 0.95 and set(session.fusion.weights) == {
         "audio",
         "motion",
     }
     assert "mining.reconfigure_deferred analysis_changed=True" in caplog.text
-    assert "fusion.reconfigured enter=0.990" in caplog.text
+    assert "fusion.reconfigured enter=0.950" in caplog.text
     back = msgspec.structs.replace(pushed, fusion=FusionConfig())
     session.reconfigure(back)
     assert session.fusion.config == FusionConfig()

@@ -1,0 +1,120 @@
+"""The rest check: a camera-only incident passes only if the vehicle then slows towards rest."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import pytest
+
+from edge_agent.fusion import FusionConfig, FusionEngine, Incident
+from edge_agent.fusion.rest import ForwardFlow
+from edge_agent.miners.ego_motion import EgoMotion
+
+RATE = 10.0
+
+
+def ego(t: float, flow: float, valid: bool = True) -> EgoMotion:
+    """One tick's camera motion whose view expands at ``flow`` per second (0.1 s since the last)."""
+    return EgoMotion(t=t, scale=math.exp(flow / RATE), valid=valid)
+
+
+def flows(
+    before: float, after: float, peak_s: float, total_s: float, stop_after_s: float = 1.0
+) -> list[float]:
+    """Forward flow per tick: ``before`` until ``stop_after_s`` past the peak, ``after`` from then."""
+    return [before if i / RATE < peak_s + stop_after_s else after for i in range(int(total_s * RATE))]
+
+
+def fed(flow: ForwardFlow, per_tick: list[float], valid: bool = True) -> ForwardFlow:
+    for i, f in enumerate(per_tick):
+        flow.add(ego(i / RATE, f, valid))
+    return flow
+
+
+def test_reading_sees_the_fall_of_the_forward_flow() -> None:
+    reading = fed(ForwardFlow(60.0), flows(0.5, 0.02, peak_s=5.0, total_s=15.0)).reading(5.0, 8.0)
+    assert reading is not None
+    assert reading.before == pytest.approx(0.5, rel=1e-3)
+    assert reading.after == pytest.approx(0.02, rel=1e-3)
+
+
+def test_a_vehicle_that_drives_on_reads_the_same_flow_after() -> None:
+    reading = fed(ForwardFlow(60.0), flows(0.5, 0.5, peak_s=5.0, total_s=15.0)).reading(5.0, 8.0)
+    assert reading is not None and reading.after == pytest.approx(reading.before, rel=1e-3)
+
+
+def test_a_stop_later_than_the_window_is_not_seen() -> None:
+    late = flows(0.5, 0.02, peak_s=5.0, total_s=20.0, stop_after_s=9.0)
+    reading = fed(ForwardFlow(60.0), late).reading(5.0, 8.0)
+    assert reading is not None and reading.after == pytest.approx(0.5, rel=1e-3)
+
+
+def test_no_reading_for_a_camera_barely_moving_before() -> None:
+    assert fed(ForwardFlow(60.0), flows(0.01, 0.0, peak_s=5.0, total_s=15.0)).reading(5.0, 8.0) is None
+
+
+def test_no_reading_where_the_tracking_failed() -> None:
+    assert fed(ForwardFlow(60.0), flows(0.5, 0.02, 5.0, 15.0), valid=False).reading(5.0, 8.0) is None
+
+
+def test_a_source_ending_soon_after_the_peak_is_judged_on_what_there_is() -> None:
+    """A clip that ends 1.5 s after the jolt (a real crash clip does) still shows the stop."""
+    reading = fed(ForwardFlow(60.0), flows(0.5, 0.02, peak_s=5.0, total_s=6.5, stop_after_s=0.5)).reading(
+        5.0, 8.0
+    )
+    assert reading is not None and reading.after == pytest.approx(0.02, rel=1e-3)
+
+
+def test_old_flow_is_forgotten() -> None:
+    flow = fed(ForwardFlow(5.0), flows(0.5, 0.02, peak_s=5.0, total_s=30.0))
+    assert flow.reading(5.0, 8.0) is None  # 25 s later, the seconds around that peak are gone
+    assert flow.reading(24.0, 5.0) is None  # steady at 0.02 before: barely moving
+
+
+def jolt_then(flow_after: float, camera_only: bool, config: FusionConfig | None = None) -> list[Incident]:
+    """A camera jolt at 5 s in a drive at a steady forward flow of 0.5/s, then ``flow_after`` from 6 s."""
+    config = config or FusionConfig(corroboration_s=0.0)
+    engine = FusionEngine(config, {"motion": 1.0}, RATE)
+    engine.camera_only = camera_only
+    per_tick = flows(0.5, flow_after, peak_s=5.0, total_s=30.0)
+    out: list[Incident] = []
+    for i, f in enumerate(per_tick):
+        engine.observe(ego(i / RATE, f))
+        out += engine.push({"motion": 0.9 if 50 <= i < 53 else 0.0})
+    return out + engine.finish()
+
+
+def test_a_camera_only_jolt_the_vehicle_drives_on_from_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        assert jolt_then(0.5, camera_only=True) == []
+    assert "fusion.dropped reason=kept_moving peak_s=5.00" in caplog.text
+
+
+def test_a_camera_only_jolt_followed_by_a_stop_is_reported() -> None:
+    [incident] = jolt_then(0.05, camera_only=True)
+    assert incident.peak_s == 5.0
+
+
+def test_a_jolt_with_another_witness_needs_no_stop() -> None:
+    assert len(jolt_then(0.5, camera_only=False)) == 1
+
+
+def test_the_rest_check_can_be_switched_off() -> None:
+    assert (
+        len(jolt_then(0.5, camera_only=True, config=FusionConfig(corroboration_s=0.0, rest_check=False))) == 1
+    )
+
+
+def test_a_dropped_incident_does_not_use_the_budget() -> None:
+    """The budget counts what is uploaded; a pothole the check dropped must not crowd out the crash."""
+    config = FusionConfig(corroboration_s=0.0, max_incidents_per_hour=1)
+    engine = FusionEngine(config, {"motion": 1.0}, RATE)
+    engine.camera_only = True
+    per_tick = [0.5 if i < 260 else 0.02 for i in range(600)]  # drives on after 5 s, stops after 25 s
+    out: list[Incident] = []
+    for i, f in enumerate(per_tick):
+        engine.observe(ego(i / RATE, f))
+        out += engine.push({"motion": 0.9 if 50 <= i < 53 or 250 <= i < 253 else 0.0})
+    out += engine.finish()
+    assert [i.peak_s for i in out] == [25.0]
