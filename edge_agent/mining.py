@@ -43,6 +43,7 @@ class MiningResult(msgspec.Struct, frozen=True):
     fps: float
     frames: int
     versions: dict[str, str]  # miner kind -> version, e.g. for the health heartbeat
+    dropped: dict[str, int] = {}  # incidents fusion dropped, by reason (short, kept_moving, budget)
 
 
 def live_history_s(config: AgentConfig) -> float:
@@ -211,6 +212,7 @@ class MiningSession:
             fps=self.info.fps,
             frames=self.frames,
             versions={m.kind: m.version for m in self.miners},
+            dropped=dict(self.fusion.dropped),
         )
 
 

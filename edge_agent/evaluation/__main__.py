@@ -4,7 +4,8 @@ Prints one row per clip and the totals per segment (real / generated, kind, view
 recall (an impact counts as found when an incident's clip window contains it: [peak - pre_roll,
 peak + post_roll], widened to the incident's whole span, ``Incident.clip_window``), false triggers per
 hour of normal driving, share of footage uploaded, median time from impact to incident start, and
-scene-cut clips that triggered; then the audio miner alone over the real sound files. Generated crashes,
+scene-cut clips that triggered, incidents the rest check dropped (camera-only incidents the vehicle
+drove on from: a loss on crashes, a saved false trigger on normal driving); then the audio miner alone over the real sound files. Generated crashes,
 real normal clips with a sound track and the first ``--silent-hours`` of generated normal driving are
 also mined without sound, each such replay in a ``.../silent/gsensor`` or ``.../silent/video-only``
 segment (with or without a G-sensor log) and not in ``ALL``. Thresholds are never fitted here.
@@ -78,13 +79,15 @@ def print_report(clips: list[Clip], by_segment: dict[str, Totals]) -> None:
         )
     w("\n")
     w(
-        f"{'segment':56} {'clips':>5} {'hours':>7} {'recall':>11} {'FT/h':>6} {'upload':>7} {'ttd_s':>6} {'cuts_trig':>9}\n"
+        f"{'segment':56} {'clips':>5} {'hours':>7} {'recall':>11} {'FT/h':>6} {'upload':>7} {'ttd_s':>6} {'cuts_trig':>9}"
+        f" {'rest_drop':>9}\n"
     )
     for name, t in by_segment.items():
         recall = f"{t.found}/{t.crashes}={t.recall:.2f}" if t.recall is not None else "-"
         w(
             f"{name:56} {t.clips:5d} {t.hours:7.3f} {recall:>11} {_fmt(t.false_triggers_per_hour):>6} "
-            f"{t.uploaded_share:7.2%} {_fmt(t.median_detection_s):>6} {_fmt(t.cut_clips_triggered):>9}\n"
+            f"{t.uploaded_share:7.2%} {_fmt(t.median_detection_s):>6} {_fmt(t.cut_clips_triggered):>9}"
+            f" {t.rest_dropped:9d}\n"
         )
 
 

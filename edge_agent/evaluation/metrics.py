@@ -27,6 +27,7 @@ class Clip(msgspec.Struct, frozen=True, kw_only=True):
     trained: bool = False  # a real normal clip the motion and audio models learned from
     silent: bool = False  # a replay of a clip mined without its sound track
     gsensor: bool = False  # the drive had a G-sensor log (generated drives only: no real clip has one)
+    rest_dropped: int = 0  # incidents the rest check dropped (camera only, the vehicle drove on)
 
 
 def found_index(clip: Clip) -> int | None:
@@ -62,6 +63,7 @@ class Totals(msgspec.Struct, frozen=True, kw_only=True):
     uploaded_share: float = 0.0
     median_detection_s: float | None = None  # incident start minus impact, found crashes only
     cut_clips_triggered: int | None = None
+    rest_dropped: int = 0  # incidents the rest check dropped: on crashes a loss, on normal driving a save
 
 
 def totals(clips: Iterable[Clip]) -> Totals:
@@ -87,4 +89,5 @@ def totals(clips: Iterable[Clip]) -> Totals:
         uploaded_share=round(sum(uploaded_s(c) for c in clips) / seconds, 4) if seconds else 0.0,
         median_detection_s=round(statistics.median(delays), 2) if delays else None,
         cut_clips_triggered=sum(1 for c in cuts if c.peaks) if cuts else None,
+        rest_dropped=sum(c.rest_dropped for c in clips),
     )

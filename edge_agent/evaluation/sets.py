@@ -176,4 +176,5 @@ def _clip(
         trained=job.trained,
         silent=silent,
         gsensor=job.accel,
+        rest_dropped=result.dropped.get("kept_moving", 0) if result is not None else 0,
     )

@@ -23,7 +23,7 @@ cooldown has passed without another trigger (or the source ends), and a merged o
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Annotated
 
@@ -98,6 +98,7 @@ class FusionEngine:
         self._open: _Open | None = None
         self._closed: _Open | None = None  # ended, waiting out its cooldown before it is reported
         self._accepted: deque[tuple[float, float]] = deque()  # (peak_s, score) reported in the last hour
+        self.dropped: Counter[str] = Counter()  # incidents dropped, by reason: short, kept_moving, budget
         self._flow = ForwardFlow(config.flow_history_s)
         # Set by the session: no miner senses contact beyond the camera's picture (no sound track mined,
         # no G-sensor read), so an incident must also show the vehicle slowing (rest_check).
@@ -208,6 +209,7 @@ class FusionEngine:
         assert current is not None
         if end - current.start_s < self.config.min_duration_s:
             log.info("fusion.dropped reason=short start_s=%.2f end_s=%.2f", current.start_s, end)
+            self.dropped["short"] += 1
             return
         current.end_s = end
         self._closed = current
@@ -226,6 +228,7 @@ class FusionEngine:
             reading.before,
             reading.after,
         )
+        self.dropped["kept_moving"] += 1
         return True
 
     def _report(self) -> list[Incident]:
@@ -241,6 +244,7 @@ class FusionEngine:
                 log.warning(
                     "fusion.suppressed reason=budget peak_s=%.2f score=%.3f", current.peak_s, current.score
                 )
+                self.dropped["budget"] += 1
                 return []
             log.warning(
                 "fusion.over_budget reason=stronger_than_this_hour peak_s=%.2f score=%.3f strongest_before=%.3f",

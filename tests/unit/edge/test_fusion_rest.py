@@ -118,3 +118,4 @@ def test_a_dropped_incident_does_not_use_the_budget() -> None:
         out += engine.push({"motion": 0.9 if 50 <= i < 53 or 250 <= i < 253 else 0.0})
     out += engine.finish()
     assert [i.peak_s for i in out] == [25.0]
+    assert engine.dropped == {"kept_moving": 1}

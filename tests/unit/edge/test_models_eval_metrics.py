@@ -85,3 +85,10 @@ def test_scene_cut_clips_count_when_they_trigger() -> None:
     ]
     t = totals(cut)
     assert t.cut_clips_triggered == 1 and t.recall is None and t.false_triggers_per_hour is None
+
+
+def test_totals_count_what_the_rest_check_dropped() -> None:
+    saved = Clip(name="n", group="generated", kind="normal", view="dashcam", duration_s=120.0, rest_dropped=3)
+    lost = msgspec.structs.replace(crash("c", 20.0, []), rest_dropped=1)
+    assert totals([saved, lost]).rest_dropped == 4
+    assert totals([crash("d", 20.0, [21.0])]).rest_dropped == 0
