@@ -72,17 +72,20 @@ def test_old_flow_is_forgotten() -> None:
     assert flow.reading(24.0, 5.0) is None  # steady at 0.02 before: barely moving
 
 
-def jolt_then(flow_after: float, camera_only: bool, config: FusionConfig | None = None) -> list[Incident]:
-    """A camera jolt at 5 s in a drive at a steady forward flow of 0.5/s, then ``flow_after`` from 6 s."""
-    config = config or FusionConfig(corroboration_s=0.0)
-    engine = FusionEngine(config, {"motion": 1.0}, RATE)
-    engine.camera_only = camera_only
-    per_tick = flows(0.5, flow_after, peak_s=5.0, total_s=30.0)
+def drive(engine: FusionEngine, per_tick: list[float], jolts_at: list[int]) -> list[Incident]:
+    """Feed a forward flow per tick and a 0.3 s camera jolt from each tick in ``jolts_at``."""
     out: list[Incident] = []
     for i, f in enumerate(per_tick):
         engine.observe(ego(i / RATE, f))
-        out += engine.push({"motion": 0.9 if 50 <= i < 53 else 0.0})
+        out += engine.push({"motion": 0.9 if any(j <= i < j + 3 for j in jolts_at) else 0.0})
     return out + engine.finish()
+
+
+def jolt_then(flow_after: float, camera_only: bool, config: FusionConfig | None = None) -> list[Incident]:
+    """A camera jolt at 5 s in a drive at a steady forward flow of 0.5/s, then ``flow_after`` from 6 s."""
+    engine = FusionEngine(config or FusionConfig(corroboration_s=0.0), {"motion": 1.0}, RATE)
+    engine.camera_only = camera_only
+    return drive(engine, flows(0.5, flow_after, peak_s=5.0, total_s=30.0), [50])
 
 
 def test_a_camera_only_jolt_the_vehicle_drives_on_from_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
@@ -112,10 +115,6 @@ def test_a_dropped_incident_does_not_use_the_budget() -> None:
     engine = FusionEngine(config, {"motion": 1.0}, RATE)
     engine.camera_only = True
     per_tick = [0.5 if i < 260 else 0.02 for i in range(600)]  # drives on after 5 s, stops after 25 s
-    out: list[Incident] = []
-    for i, f in enumerate(per_tick):
-        engine.observe(ego(i / RATE, f))
-        out += engine.push({"motion": 0.9 if 50 <= i < 53 or 250 <= i < 253 else 0.0})
-    out += engine.finish()
+    out = drive(engine, per_tick, [50, 250])
     assert [i.peak_s for i in out] == [25.0]
     assert engine.dropped == {"kept_moving": 1}
