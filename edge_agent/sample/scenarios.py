@@ -3,7 +3,8 @@
 ``plan_drive`` gives one story (a rear-end crash or a quiet drive). A ``Scenario`` varies it with
 physics a reviewer can check: the ego's speed, the crash's severity and direction (the camera jolt
 scales with the collision's Delta-v and points along the hit), side and pedestrian-like impacts with no
-lead car closing in, near misses (hard braking to a few metres, a nose dive, a tyre squeal, no
+lead car closing in (in half the side impacts the ego's front strikes a crossing car and loses speed
+there, as a rear-end's does), near misses (hard braking to a few metres, a nose dive, a tyre squeal, no
 contact), potholes (a sharp vertical jolt and a loud low thud), horns, and lighting changes (tunnels,
 sun flicker). Sounds beyond ``sound.synthesize`` (skid, glass, other horns) are added here.
 """
@@ -103,21 +104,41 @@ def _speed_scaled(plan: DrivePlan, factor: float) -> DrivePlan:
     return dataclasses.replace(plan, ego_speed=speed, ego_pos=pos)
 
 
-def _brake_to_rest(plan: DrivePlan, impact_s: float, rng: np.random.Generator) -> DrivePlan:
+def _brake_to_rest(
+    plan: DrivePlan, impact_s: float, rng: np.random.Generator, kept: float = 1.0
+) -> DrivePlan:
     """After a side or pedestrian-like hit the driver brakes to a stop, as every driver must after a
     collision: a reaction of 0.5-1.2 s, then 4-8 m/s^2 (a firm to an emergency stop). The lead car drives
     on, so its gap grows by the distance the ego no longer covers. (A rear-end's ego already stops
     locked to the car it hit, in ``plan_drive``.) Without this the ego drove on at full speed after the
     hit, which no real crash clip shows and which let a camera-only jolt pass for a collision without
-    the stop that follows one."""
+    the stop that follows one. ``kept`` is the share of its speed the ego keeps through the impact
+    itself (below 1 where its front struck something: ``_striking``)."""
     t = np.arange(plan.frames) / plan.fps
     brake_from = impact_s + float(rng.uniform(0.5, 1.2))
     decel = float(rng.uniform(4.0, 8.0))
-    v_then = float(np.interp(brake_from, t, plan.ego_speed))
-    speed = np.where(t < brake_from, plan.ego_speed, np.clip(v_then - decel * (t - brake_from), 0.0, None))
+    stepped = np.where(t < impact_s, plan.ego_speed, plan.ego_speed * kept)
+    v_then = float(np.interp(brake_from, t, stepped))
+    speed = np.where(t < brake_from, stepped, np.clip(v_then - decel * (t - brake_from), 0.0, None))
     pos = np.concatenate([[0.0], np.cumsum(speed[:-1]) / plan.fps])
     gap = plan.lead_gap + (plan.ego_pos - pos)
     return dataclasses.replace(plan, ego_speed=speed, ego_pos=pos, lead_gap=gap)
+
+
+def _striking(scenario: Scenario) -> float:
+    """The share of its speed the ego keeps through a side impact (1.0: it was the car struck).
+
+    An angle crash has a striking car, whose front hits, and a struck car, hit in its side; a fleet's
+    dashcams film from either, so half the side impacts are the ego's front striking a car that crosses
+    its path (as in the real ego crash clips). Along its own axis the striking car shares its momentum
+    with one that had none there: a plastic collision keeps m1 / (m1 + m2) of its speed, 0.4-0.67 for
+    the other car 0.5-1.5 times its mass, and a glancing hit more; so it keeps 0.4-0.75. Its own RNG,
+    so every other draw is unchanged.
+    """
+    if scenario.kind != "side_impact":
+        return 1.0
+    rng = np.random.default_rng(scenario.seed * 7 + 65_537)
+    return float(rng.uniform(0.4, 0.75)) if rng.uniform() < 0.5 else 1.0
 
 
 def _ttc(plan: DrivePlan) -> np.ndarray:
@@ -200,8 +221,10 @@ def build_scenario(scenario: Scenario) -> ScenarioDrive:
     # Ego speed: mostly 0.45-1.25 x the plan's (about 8-32 m/s); one drive in five crawls in traffic.
     crawl = rng.uniform() < 0.2
     plan = _speed_scaled(plan, float(rng.uniform(0.02, 0.2) if crawl else rng.uniform(0.45, 1.25)))
+    kept = _striking(s)
+    front = rear or kept < 1.0  # the ego's front hit: its speed steps down there, and its engine stalls
     if impact is not None and not rear:  # its own generator: the draws below stay as they were
-        plan = _brake_to_rest(plan, impact, np.random.default_rng(s.seed * 7 + 54_321))
+        plan = _brake_to_rest(plan, impact, np.random.default_rng(s.seed * 7 + 54_321), kept)
     n, t = plan.frames, np.arange(plan.frames) / s.fps
     cam_dx, cam_dy, cam_roll = _vibration(rng, n, s.fps)
     bumps = list(plan.bumps)
@@ -214,7 +237,7 @@ def build_scenario(scenario: Scenario) -> ScenarioDrive:
     sounds: dict[str, list[float]] = {"impact": [], "skid": [], "glass": [], "horn": []}
     if impact is not None:
         severity = float(rng.uniform(0.35, 1.0))
-        jx, jy, jr = _jolt(rng, s.kind, severity)
+        jx, jy, jr = _jolt(rng, "rear_end" if front else s.kind, severity)  # a front hit pitches the car
         ring = decaying_ring(t, impact, JOLT_TAU_S, JOLT_HZ)
         cam_dx, cam_dy, cam_roll = (
             cam_dx + severity * jx * ring,
@@ -235,11 +258,11 @@ def build_scenario(scenario: Scenario) -> ScenarioDrive:
         cam_dy=cam_dy,
         cam_roll=cam_roll,
         bumps=tuple(bumps),
-        impact_at_s=impact if rear else None,
+        impact_at_s=impact if front else None,  # the speed step: sound (crash, stall) and G-sensor pulse
     )
     audio = synthesize(plan, s.seed).astype(np.float64)
     ta = np.arange(len(audio)) / SAMPLE_RATE
-    if rear and impact is not None:
+    if front and impact is not None:
         sounds["impact"].append(impact)
         sounds["glass"].append(impact)
     elif impact is not None:

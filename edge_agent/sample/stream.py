@@ -24,7 +24,9 @@ _ACCEL_BLOCK_S = 0.1
 
 
 def accel_readings(drive: ScenarioDrive) -> np.ndarray:
-    """The drive's G-sensor log; side and pedestrian-like hits add a lateral / longitudinal pulse."""
+    """The drive's G-sensor log. A hit that steps the ego's speed down (rear-end, striking side impact)
+    is a crash pulse of that Delta-v in ``gsensor_readings``; the others, with no speed step (struck in
+    the side, pedestrian-like), add a lateral / longitudinal pulse here."""
     plan, s = drive.plan, drive.scenario
     readings = gsensor_readings(plan, s.seed)
     if (

@@ -25,15 +25,7 @@ import torch
 from edge_agent.miners.plugins import audio, motion, proximity
 from edge_agent.models import MODELS_DIR
 from edge_agent.training.card import MINERS, write_card
-from edge_agent.training.data import (
-    REAL_NEGATIVE_COPIES,
-    REAL_NEGATIVE_KINDS,
-    collect,
-    real_normal_examples,
-    real_normal_training_clips,
-    real_sound_examples,
-    scenario_set,
-)
+from edge_agent.training.data import REAL_NEGATIVE_COPIES, gather
 from edge_agent.training.export import export_fp32, metrics, predict, quantize_int8
 from edge_agent.training.nets import LogMelCNN, MeanOf, WindowMLP
 
@@ -72,7 +64,7 @@ def fit(
             loss = loss_fn(model.logits(xt[idx]), yt[idx])  # type: ignore[operator]
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         if epoch % 10 == 0 or epoch == epochs - 1:
             log.info(
                 "training.epoch model=%s epoch=%d loss=%.4f", type(model).__name__, epoch, total / len(xt)
@@ -117,35 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     kinds = [k.strip() for k in args.models.split(",") if k.strip()]
     if not kinds or set(kinds) - set(MINERS):
         parser.error(f"--models takes a comma-separated subset of {', '.join(MINERS)}")
-    data = {"train_drives": args.train_drives, "test_drives": args.test_drives, "epochs": args.epochs}
+    settings = {"train_drives": args.train_drives, "test_drives": args.test_drives, "epochs": args.epochs}
     try:
-        report = kept_figures(args.out / "metrics.json", set(MINERS) - set(kinds), data)
+        report = kept_figures(args.out / "metrics.json", set(MINERS) - set(kinds), settings)
     except ValueError as exc:
         parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(1)
     started = time.monotonic()
-    train = collect(scenario_set(1, args.train_drives), args.jobs)
-    test = collect(scenario_set(100_001, args.test_drives), args.jobs)
-    audio_folder = args.real / "audio"
-    real = real_sound_examples(audio_folder, 7, 6) if audio_folder.is_dir() else []
-    if not real:
-        log.warning(
-            "training.no_real_audio folder=%s: the audio model trains on generated sounds only", audio_folder
-        )
-    normal_clips = real_normal_training_clips(args.real) if (args.real / "labels.tsv").is_file() else []
-    if not normal_clips:
-        log.warning("training.no_real_normal folder=%s: no filmed negatives for motion and audio", args.real)
-    negatives: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {k: [] for k in REAL_NEGATIVE_KINDS}
-    for clip in normal_clips:
-        for kind, rows in real_normal_examples(clip).items():
-            negatives[kind] += rows * REAL_NEGATIVE_COPIES
-    log.info(
-        "training.data_ready seconds=%.0f real_audio_examples=%d real_normal_clips=%d",
-        time.monotonic() - started,
-        len(real),
-        len(normal_clips),
-    )
+    data = gather(args.train_drives, args.test_drives, args.jobs, args.real)
     # (model name, net, how many seeds are averaged): the motion model opens incidents on its own where
     # there is no sound, so it is the mean of several (MeanOf); the CNN costs too much per member.
     specs = {
@@ -161,12 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     for kind in kinds:
         name, make, members = specs[kind]
-        x, y = np.stack(train.x[kind]), np.stack(train.y[kind])
-        extra = (real if kind == "audio" else []) + negatives.get(kind, [])
-        if extra:
-            x = np.concatenate([x, np.stack([r[0] for r in extra])])
-            y = np.concatenate([y, np.stack([r[1] for r in extra])])
-        xt, yt = np.stack(test.x[kind]), np.stack(test.y[kind])
+        x, y = data.inputs(kind)
+        xt, yt = data.held_out(kind)
         epochs = args.epochs if kind != "audio" else max(8, args.epochs // 4)
         nets = [fit(make, x, y, epochs, seed=seed) for seed in range(1, members + 1)]
         model = nets[0] if members == 1 else MeanOf(nets).eval()
@@ -194,10 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     report = {kind: report[kind] for kind in MINERS}
     report["_run"] = {
         "models": kinds,
-        **data,
-        "real_audio_examples": len(real),
-        "real_normal_clips": [clip.name for clip in normal_clips],
-        "real_negative_examples": {kind: len(rows) for kind, rows in negatives.items()},
+        **settings,
+        "real_audio_examples": len(data.real_sounds),
+        "real_normal_clips": [clip.name for clip in data.normal_clips],
+        "real_negative_examples": {kind: len(rows) for kind, rows in data.negatives.items()},
         "real_negative_copies": REAL_NEGATIVE_COPIES,
         "seconds": round(time.monotonic() - started),
         "torch": torch.__version__,

@@ -12,6 +12,8 @@ filmed drive shakes, and sounds, as no renderer does; the evaluation reports the
 from __future__ import annotations
 
 import csv
+import logging
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -40,6 +42,7 @@ REAL_NEGATIVE_COPIES = 10
 # proximity model read real normal driving above 0.5 a third of the time, against 8 % of generated.
 REAL_NEGATIVE_KINDS = ("motion", "audio", "proximity")
 # Real sound files with event onsets (s) read from labels.tsv's descriptions; a04 and a06 lack times.
+log = logging.getLogger("edge_agent.training")
 REAL_SOUNDS: dict[str, dict[str, list[float]]] = {
     "a01_car_horn_honks.wav": {"horn": [1.05, 1.55]},
     "a02_crash_impact.wav": {"impact": [0.6]},
@@ -157,21 +160,76 @@ def real_normal_training_clips(folder: Path) -> list[Path]:
     return [folder / name for name in names[::2]]
 
 
-def real_normal_examples(path: Path) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
-    """The motion, audio and proximity inputs of a filmed normal drive, every one labelled "no collision"
-    (the horn label too: an unheard honk in the clip is taught as none; the miner scores impact and
-    glass), and "time to contact over a second"."""
+def clip_inputs(path: Path) -> dict[str, list[tuple[float, np.ndarray]]]:
+    """Every model input the miners compute on a filmed clip, per miner kind, with its score time."""
     config = AgentConfig()
     with open_source(path, config.analysis.width) as source:
         session, taps = _tapped_session(source.info)
         for item in source:
             session.feed(item)
+    return taps
+
+
+def real_normal_examples(path: Path) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """The motion, audio and proximity inputs of a filmed normal drive, every one labelled "no collision"
+    (the horn label too: an unheard honk in the clip is taught as none; the miner scores impact and
+    glass), and "time to contact over a second"."""
+    taps = clip_inputs(path)
     negatives = {
         "motion": np.zeros(1, np.float32),
         "audio": np.zeros(len(AUDIO_CLASSES), np.float32),
         "proximity": np.zeros(1, np.float32),
     }
     return {kind: [(x, negatives[kind]) for _, x in taps[kind]] for kind in REAL_NEGATIVE_KINDS}
+
+
+class TrainingData(msgspec.Struct):
+    """Everything the models learn from and are held out on."""
+
+    train: Examples
+    test: Examples
+    real_sounds: list[tuple[np.ndarray, np.ndarray]]
+    negatives: dict[str, list[tuple[np.ndarray, np.ndarray]]]  # filmed normal driving, per miner kind
+    normal_clips: list[Path]
+
+    def inputs(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """One miner's training inputs and labels: generated drives, then the real examples."""
+        x, y = np.stack(self.train.x[kind]), np.stack(self.train.y[kind])
+        extra = (self.real_sounds if kind == "audio" else []) + self.negatives.get(kind, [])
+        if extra:
+            x = np.concatenate([x, np.stack([r[0] for r in extra])])
+            y = np.concatenate([y, np.stack([r[1] for r in extra])])
+        return x, y
+
+    def held_out(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        return np.stack(self.test.x[kind]), np.stack(self.test.y[kind])
+
+
+def gather(train_drives: int, test_drives: int, jobs: int, real: Path) -> TrainingData:
+    """Generated drives (seeds from 1 train, from 100_001 held out) and what ``real`` adds, logged."""
+    started = time.monotonic()
+    train = collect(scenario_set(1, train_drives), jobs)
+    test = collect(scenario_set(100_001, test_drives), jobs)
+    audio_folder = real / "audio"
+    real_sounds = real_sound_examples(audio_folder, 7, 6) if audio_folder.is_dir() else []
+    if not real_sounds:
+        log.warning(
+            "training.no_real_audio folder=%s: the audio model trains on generated sounds only", audio_folder
+        )
+    normal_clips = real_normal_training_clips(real) if (real / "labels.tsv").is_file() else []
+    if not normal_clips:
+        log.warning("training.no_real_normal folder=%s: no filmed negatives for motion and audio", real)
+    negatives: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {k: [] for k in REAL_NEGATIVE_KINDS}
+    for clip in normal_clips:
+        for kind, rows in real_normal_examples(clip).items():
+            negatives[kind] += rows * REAL_NEGATIVE_COPIES
+    log.info(
+        "training.data_ready seconds=%.0f real_audio_examples=%d real_normal_clips=%d",
+        time.monotonic() - started,
+        len(real_sounds),
+        len(normal_clips),
+    )
+    return TrainingData(train, test, real_sounds, negatives, normal_clips)
 
 
 def collect(scenarios: list[Scenario], jobs: int) -> Examples:
