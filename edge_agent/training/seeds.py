@@ -51,6 +51,12 @@ def agreed(times: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return out
 
 
+def motion_inputs(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """The score times and model inputs of the motion miner on a filmed clip (None: it scored nothing)."""
+    taps = clip_inputs(path)["motion"]
+    return np.array([t for t, _ in taps]), np.stack([w for _, w in taps]) if taps else None
+
+
 def clip_score(row: dict[str, str], times: np.ndarray, scores: np.ndarray) -> float | None:
     """At the impact of an ego crash, the highest anywhere else; None where no tick was judged."""
     if row["kind"] == "crash" and row.get("ego_involved") == "yes":
@@ -82,14 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     data = gather(args.train_drives, args.test_drives, args.jobs, args.real)
     x, y = data.inputs("motion")
     xt, yt = data.held_out("motion")
-    rows = checked_clips(args.real)
-    inputs = {}
-    for row in rows:
-        taps = clip_inputs(args.real / row["file"])["motion"]
-        inputs[row["file"]] = (
-            np.array([t for t, _ in taps]),
-            np.stack([w for _, w in taps]) if taps else None,
-        )
+    clips = [(row, *motion_inputs(args.real / row["file"])) for row in checked_clips(args.real)]
     columns = []
     for e in range(args.ensembles):
         seeds = range(1 + e * MOTION_MEMBERS, 1 + (e + 1) * MOTION_MEMBERS)
@@ -100,14 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         with torch.no_grad():
             auc = metrics(model(torch.from_numpy(xt)).numpy(), yt)["c0_auc"]
             scores = {
-                f: clip_score(
-                    next(r for r in rows if r["file"] == f),
-                    t,
-                    agreed(t, model(torch.from_numpy(w)).numpy()[:, 0]),
-                )
-                if w is not None
-                else None
-                for f, (t, w) in inputs.items()
+                row["file"]: None
+                if windows is None
+                else clip_score(row, times, agreed(times, model(torch.from_numpy(windows)).numpy()[:, 0]))
+                for row, times, windows in clips
             }
         columns.append((f"seeds {seeds[0]}-{seeds[-1]}", auc, scores))
     alone = alone_threshold(AgentConfig())
@@ -117,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| clip | what | " + " | ".join(name for name, _, _ in columns) + " |")
     print("|---|---|" + "---|" * len(columns))
     print("| held-out generated | AUC | " + " | ".join(f"{auc:.3f}" for _, auc, _ in columns) + " |")
-    for row in rows:
+    for row, _, _ in clips:
         ego_crash = row["kind"] == "crash" and row.get("ego_involved") == "yes"
         what = (
             "at impact"
