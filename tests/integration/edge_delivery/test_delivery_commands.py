@@ -36,7 +36,7 @@ DEVICE_ID = "dev-cmd-1"
 def drives(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     folder = tmp_path_factory.mktemp("drives")
     paths = []
-    for seed in (5, 6):
+    for seed in (6, 8):  # each with a clear incident (motion 1.0): this tests commands, not detection
         path = folder / f"drive{seed}.mp4"
         spec = SampleDriveSpec(seed=seed, impact_at_s=6.0, duration_s=10.0, width=320, height=180)
         write_sample_drive(path, spec)
