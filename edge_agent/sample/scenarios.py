@@ -104,9 +104,7 @@ def _speed_scaled(plan: DrivePlan, factor: float) -> DrivePlan:
     return dataclasses.replace(plan, ego_speed=speed, ego_pos=pos)
 
 
-def _brake_to_rest(
-    plan: DrivePlan, impact_s: float, rng: np.random.Generator, kept: float = 1.0
-) -> DrivePlan:
+def _brake_to_rest(plan: DrivePlan, impact_s: float, rng: np.random.Generator, kept: float) -> DrivePlan:
     """After a side or pedestrian-like hit the driver brakes to a stop, as every driver must after a
     collision: a reaction of 0.5-1.2 s, then 4-8 m/s^2 (a firm to an emergency stop). The lead car drives
     on, so its gap grows by the distance the ego no longer covers. (A rear-end's ego already stops

@@ -41,8 +41,8 @@ REAL_NEGATIVE_COPIES = 10
 # one at that rate brakes hard, and the clip would be a near miss). Without filmed negatives the
 # proximity model read real normal driving above 0.5 a third of the time, against 8 % of generated.
 REAL_NEGATIVE_KINDS = ("motion", "audio", "proximity")
-# Real sound files with event onsets (s) read from labels.tsv's descriptions; a04 and a06 lack times.
 log = logging.getLogger("edge_agent.training")
+# Real sound files with event onsets (s) read from labels.tsv's descriptions; a04 and a06 lack times.
 REAL_SOUNDS: dict[str, dict[str, list[float]]] = {
     "a01_car_horn_honks.wav": {"horn": [1.05, 1.55]},
     "a02_crash_impact.wav": {"impact": [0.6]},

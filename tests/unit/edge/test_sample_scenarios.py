@@ -67,4 +67,4 @@ def test_a_struck_ego_keeps_its_speed_through_the_hit_and_is_pushed_sideways() -
 def test_either_way_the_ego_then_brakes_to_rest(striking: bool) -> None:
     scenario = next(s for s in side_impacts(20) if (_striking(s) < 1.0) == striking)
     drive = build_scenario(scenario)
-    assert drive.plan.ego_speed[-1] == 0.0 or drive.plan.ego_speed[-1] < 0.2 * speed_around_impact(drive)[0]
+    assert drive.plan.ego_speed[-1] < 0.2 * speed_around_impact(drive)[0]
