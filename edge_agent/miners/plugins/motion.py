@@ -94,7 +94,7 @@ class MotionMiner(Miner):
     """Collision jolt from ego motion (+ G-sensor) by a learned INT8 model."""
 
     kind: ClassVar[str] = "motion"
-    version: ClassVar[str] = "motion-mlp-int8-5"
+    version: ClassVar[str] = "motion-mlp-int8-6"
     inputs: ClassVar[frozenset[str]] = frozenset({VIDEO})
     config_type: ClassVar[type[MinerConfig]] = MotionConfig
 

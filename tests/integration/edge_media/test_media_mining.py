@@ -35,7 +35,7 @@ def test_impact_gives_exactly_one_incident_at_the_impact(impact_drive: Drive) ->
         assert all(0.0 <= s <= 1.0 for s in timeline.scores)
     assert result.versions == {
         "audio": "audio-cnn-int8-4",
-        "motion": "motion-mlp-int8-5",
+        "motion": "motion-mlp-int8-6",
         "proximity": "proximity-mlp-int8-6",
     }
 

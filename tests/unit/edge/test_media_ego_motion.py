@@ -50,3 +50,65 @@ def test_blank_frames_carry_no_motion_and_leaving_them_is_a_cut() -> None:
     results = measure([black, black, texture(3), texture(3)])
     assert [r.valid for r in results] == [False, False, False, True]
     assert [r.cut for r in results] == [False, False, True, False]
+
+
+# The two tests below name what the estimator gets wrong; each one's fix was built, measured and held back
+# because the motion model learns from this estimator's output (README 'Still missed').
+KNOWN_GAP = (
+    "known gap (README 'Tried, not shipped: exposure-matched tracking'): the fix passes this test, but motion "
+    "models retrained on what it changes scored the real ego crashes lower"
+)
+
+
+@pytest.mark.xfail(
+    strict=True, reason=f"{KNOWN_GAP}; without an exposure match Lucas-Kanade loses the corners"
+)
+def test_an_exposure_step_is_motion_not_a_cut() -> None:
+    """Sun through trees or a tunnel's edge changes the gain between ticks; the camera moved 8 px."""
+    base = texture(4)
+    darker = (shifted(base, 8.0, 4.0).astype(np.float32) * 0.75).astype(np.uint8)
+    _, step = measure([base, darker])
+    assert step.valid and not step.cut
+    assert step.dx == pytest.approx(8 / 320, abs=0.004)
+    assert step.dy == pytest.approx(4 / 320, abs=0.004)
+
+
+def with_detail(layout_seed: int, detail_seed: int) -> np.ndarray:
+    """One scene layout (``texture``'s coarse shapes) under the fine detail of another seed."""
+    coarse = texture(layout_seed).astype(np.float32)
+    coarse = cv2.GaussianBlur(coarse, (0, 0), 6.0)
+    rng = np.random.default_rng(detail_seed)
+    fine = cv2.GaussianBlur(rng.standard_normal((180, 320)).astype(np.float32), (0, 0), 1.5)
+    return np.clip(coarse + fine / fine.std() * 25, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.xfail(
+    strict=True, reason=f"{KNOWN_GAP}; without a forward-backward check RANSAC fits a chance consensus"
+)
+def test_an_edit_between_pictures_of_the_same_layout_is_a_cut() -> None:
+    """Two roads of the same shape: the coarse layout still correlates, so only tracking can tell, and
+    a chance consensus of corners that landed anywhere must not pass for a camera motion."""
+    first, second = with_detail(5, 50), with_detail(5, 51)
+    thumbs = [
+        cv2.resize(f, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32) for f in (first, second)
+    ]
+    assert np.corrcoef(thumbs[0].ravel(), thumbs[1].ravel())[0, 1] > 0.5  # the layout test passes it
+    _, edit = measure([first, second])
+    assert edit.cut and not edit.valid
+
+
+def test_a_lead_car_looming_into_the_view_is_motion_not_a_cut() -> None:
+    """A rear-end's last tick: the car ahead grows from a third to over half the width of the view while
+    the background moves as one. The layout correlation drops below the earlier limit (0.5), but not
+    to an edit's (under 0.3)."""
+    background = texture(6)
+    frames = []
+    for half_w, half_h, dx in ((50, 32, 0.0), (95, 62, 3.0)):
+        frame = shifted(background, dx, 0.0)
+        frame[100 - half_h : 100 + half_h, 160 - half_w : 160 + half_w] = 235
+        frames.append(frame)
+    thumbs = [cv2.resize(f, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32) for f in frames]
+    assert 0.3 < np.corrcoef(thumbs[0].ravel(), thumbs[1].ravel())[0, 1] < 0.5
+    _, loom = measure(frames)
+    assert loom.valid and not loom.cut
+    assert loom.dx == pytest.approx(3 / 320, abs=0.004)

@@ -47,7 +47,7 @@ def test_every_registered_miner_builds_with_a_model_version_and_scores_a_drive()
     result = mined("rear_end", 900_001)
     assert result.versions == {
         "audio": "audio-cnn-int8-4",
-        "motion": "motion-mlp-int8-5",
+        "motion": "motion-mlp-int8-6",
         "proximity": "proximity-mlp-int8-6",
     }
     for timeline in result.timelines.values():
@@ -62,9 +62,10 @@ def test_every_registered_miner_builds_with_a_model_version_and_scores_a_drive()
             900_001,
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="known gap: at the impact the lead car fills the view and the tracker's steps count as "
-                "scene cuts (as in 900002), so motion-mlp-int8-5 scores the jolt 0.24; it scores 0.84 at 7.0 s of "
-                "normal drive 900011, where nothing happens (README 'still missed')",
+                reason="known gap: sun flicker through trees from 3.1 s to 7.3 s (25 % gain steps between frames) "
+                "breaks Lucas-Kanade, and its lost corners count as scene cuts at 7 of the 11 ticks within 0.5 s "
+                "of the impact, so motion-mlp-int8-6 scores the jolt 0.0; it scores 0.87 at 7.0 s of normal "
+                "drive 900011, where nothing happens (README 'still missed')",
             ),
         ),
         900_003,
@@ -72,8 +73,8 @@ def test_every_registered_miner_builds_with_a_model_version_and_scores_a_drive()
             900_002,
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="known gap: at this drive's speed the 10 Hz tracker loses its corners at the impact, the "
-                "step counts as a scene cut and clears the motion window (README 'still missed')",
+                reason="known gap: sun flicker (3.4-7.3 s) breaks the tracker as in 900001: 7 of the 11 ticks "
+                "within 0.5 s of the impact are cuts that clear the motion window (README 'still missed')",
             ),
         ),
     ],
@@ -130,8 +131,8 @@ def test_session_reconfigure_applies_a_pushed_config(caplog: pytest.LogCaptureFi
     pushed = merge_config(
         AgentConfig(),
         {
-            # the crash still opens an incident (fused 0.99 under the defaults), which the budget of 0 drops
-            "fusion": {"enter_threshold": 0.95, "exit_threshold": 0.9, "max_incidents_per_hour": 0},
+            # the crash still opens an incident (fused 0.91 without proximity), which the budget of 0 drops
+            "fusion": {"enter_threshold": 0.85, "exit_threshold": 0.8, "max_incidents_per_hour": 0},
             "miners": {"proximity": {"enabled": False}},
             "analysis": {"width": 640},
         },
@@ -145,12 +146,12 @@ def test_session_reconfigure_applies_a_pushed_config(caplog: pytest.LogCaptureFi
     assert result.incidents == []  # the same drive gives one incident under the defaults (test above)
     assert "fusion.suppressed reason=budget" in caplog.text
     assert [m.kind for m in session.active] == ["audio", "motion"]
-    assert session.fusion.config.enter_threshold == 0.95 and set(session.fusion.weights) == {
+    assert session.fusion.config.enter_threshold == 0.85 and set(session.fusion.weights) == {
         "audio",
         "motion",
     }
     assert "mining.reconfigure_deferred analysis_changed=True" in caplog.text
-    assert "fusion.reconfigured enter=0.950" in caplog.text
+    assert "fusion.reconfigured enter=0.850" in caplog.text
     back = msgspec.structs.replace(pushed, fusion=FusionConfig())
     session.reconfigure(back)
     assert session.fusion.config == FusionConfig()
