@@ -35,7 +35,7 @@ class AnalysisConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     cut_inlier_ratio: Annotated[float, msgspec.Meta(ge=0, le=1)] = (
         0.15  # fewer corners follow the camera: a cut
     )
-    # lower thumbnail correlation: a cut (a lead car looming in at a rear-end reads 0.36-0.48)
+    # lower thumbnail correlation: a cut (a lead car looming in at a rear-end reads 0.31-0.48)
     cut_correlation: Annotated[float, msgspec.Meta(ge=-1, le=1)] = 0.3
     burst_s: Annotated[float, msgspec.Meta(ge=0, le=2)] = 1.0  # media mined at a time (cache locality)
 

@@ -5,7 +5,7 @@ with RANSAC, so the background's motion wins over a car crossing the view. A cut
 of the previous frame's corners follow any one camera motion (lost tracks and RANSAC outliers), or
 whose coarse layout has almost nothing left in common with the previous one: an edit, not a physical
 movement, so miners reset instead of scoring it. The layout limit (correlation of 32x18 thumbnails under
-0.3) leaves room for a lead car looming into the view at a rear-end: that drops it to 0.36-0.48 between
+0.3) leaves room for a lead car looming into the view at a rear-end: that drops it to 0.31-0.48 between
 two ticks, and the earlier limit of 0.5 cut the impact itself out of the motion window.
 """
 
