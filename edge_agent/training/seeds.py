@@ -31,13 +31,17 @@ from edge_agent.training.nets import MeanOf, WindowMLP
 IMPACT_BEFORE_S, IMPACT_AFTER_S = 0.4, 1.0
 
 
+def is_ego_crash(row: dict[str, str]) -> bool:
+    return row["kind"] == "crash" and row.get("ego_involved") == "yes"
+
+
 def checked_clips(real: Path) -> list[dict[str, str]]:
     """The dashcam rows of ``labels.tsv`` that training does not learn from: crashes first."""
     with (real / "labels.tsv").open(newline="") as f:
         rows = [r for r in csv.DictReader(f, delimiter="\t") if r["view"] == "dashcam"]
     trained = {p.name for p in real_normal_training_clips(real)}
     kept = [r for r in rows if r["kind"] != "audio" and Path(r["file"]).name not in trained]
-    return sorted(kept, key=lambda r: (r["kind"] != "crash", r.get("ego_involved") != "yes", r["file"]))
+    return sorted(kept, key=lambda r: (not is_ego_crash(r), r["kind"] != "crash", r["file"]))
 
 
 def agreed(times: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -59,7 +63,7 @@ def motion_inputs(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 def clip_score(row: dict[str, str], times: np.ndarray, scores: np.ndarray) -> float | None:
     """At the impact of an ego crash, the highest anywhere else; None where no tick was judged."""
-    if row["kind"] == "crash" and row.get("ego_involved") == "yes":
+    if is_ego_crash(row):
         impact = float(row["impact_s"])
         scores = scores[(times >= impact - IMPACT_BEFORE_S) & (times <= impact + IMPACT_AFTER_S)]
     return float(scores.max()) if len(scores) else None
@@ -113,10 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|" + "---|" * len(columns))
     print("| held-out generated | AUC | " + " | ".join(f"{auc:.3f}" for _, auc, _ in columns) + " |")
     for row, _, _ in clips:
-        ego_crash = row["kind"] == "crash" and row.get("ego_involved") == "yes"
         what = (
             "at impact"
-            if ego_crash
+            if is_ego_crash(row)
             else f"{row['kind']}{' (witnessed)' if row['kind'] == 'crash' else ''}, max"
         )
         cells = []
