@@ -50,9 +50,8 @@ def _zncc(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class EgoMotionEstimator:
-    def __init__(
-        self, work_width: int = 160, cut_inlier_ratio: float = 0.15, cut_correlation: float = 0.3
-    ) -> None:
+    def __init__(self, work_width: int, cut_inlier_ratio: float, cut_correlation: float) -> None:
+        """The limits are ``[analysis]`` settings (``AnalysisConfig``: their defaults live there alone)."""
         self.work_width = work_width
         self.cut_inlier_ratio = cut_inlier_ratio
         self.cut_correlation = cut_correlation

@@ -13,35 +13,32 @@ its own where neither sound nor G-sensor is there. Real clips check; nothing her
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from edge_agent.evaluation.sets import Job, real_jobs
 from edge_agent.miners.learned import Agreement
 from edge_agent.miners.plugins import motion
 from edge_agent.settings import AgentConfig
 from edge_agent.training.__main__ import MOTION_MEMBERS, REAL_DATA, fit
-from edge_agent.training.data import clip_inputs, gather, real_normal_training_clips
+from edge_agent.training.data import clip_inputs, gather
 from edge_agent.training.export import metrics
 from edge_agent.training.nets import MeanOf, WindowMLP
 
 IMPACT_BEFORE_S, IMPACT_AFTER_S = 0.4, 1.0
 
 
-def is_ego_crash(row: dict[str, str]) -> bool:
-    return row["kind"] == "crash" and row.get("ego_involved") == "yes"
+def is_ego_crash(job: Job) -> bool:
+    return job.kind == "crash" and job.ego_involved == "yes"
 
 
-def checked_clips(real: Path) -> list[dict[str, str]]:
-    """The dashcam rows of ``labels.tsv`` that training does not learn from: crashes first."""
-    with (real / "labels.tsv").open(newline="") as f:
-        rows = [r for r in csv.DictReader(f, delimiter="\t") if r["view"] == "dashcam"]
-    trained = {p.name for p in real_normal_training_clips(real)}
-    kept = [r for r in rows if r["kind"] != "audio" and Path(r["file"]).name not in trained]
-    return sorted(kept, key=lambda r: (not is_ego_crash(r), r["kind"] != "crash", r["file"]))
+def checked_clips(real: Path) -> list[Job]:
+    """The evaluation's real dashcam clips that training does not learn from: crashes first."""
+    kept = [job for job in real_jobs(real) if job.view == "dashcam" and not job.trained]
+    return sorted(kept, key=lambda job: (not is_ego_crash(job), job.kind != "crash", job.name))
 
 
 def agreed(times: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -61,10 +58,10 @@ def motion_inputs(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return np.array([t for t, _ in taps]), np.stack([w for _, w in taps]) if taps else None
 
 
-def clip_score(row: dict[str, str], times: np.ndarray, scores: np.ndarray) -> float | None:
+def clip_score(job: Job, times: np.ndarray, scores: np.ndarray) -> float | None:
     """At the impact of an ego crash, the highest anywhere else; None where no tick was judged."""
-    if is_ego_crash(row):
-        impact = float(row["impact_s"])
+    if is_ego_crash(job) and job.impact_s is not None:
+        impact = job.impact_s
         scores = scores[(times >= impact - IMPACT_BEFORE_S) & (times <= impact + IMPACT_AFTER_S)]
     return float(scores.max()) if len(scores) else None
 
@@ -92,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     data = gather(args.train_drives, args.test_drives, args.jobs, args.real)
     x, y = data.inputs("motion")
     xt, yt = data.held_out("motion")
-    clips = [(row, *motion_inputs(args.real / row["file"])) for row in checked_clips(args.real)]
+    clips = [(job, *motion_inputs(Path(str(job.path)))) for job in checked_clips(args.real)]
     columns = []
     for e in range(args.ensembles):
         seeds = range(1 + e * MOTION_MEMBERS, 1 + (e + 1) * MOTION_MEMBERS)
@@ -103,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         with torch.no_grad():
             auc = metrics(model(torch.from_numpy(xt)).numpy(), yt)["c0_auc"]
             scores = {
-                row["file"]: None
+                job.name: None
                 if windows is None
-                else clip_score(row, times, agreed(times, model(torch.from_numpy(windows)).numpy()[:, 0]))
-                for row, times, windows in clips
+                else clip_score(job, times, agreed(times, model(torch.from_numpy(windows)).numpy()[:, 0]))
+                for job, times, windows in clips
             }
         columns.append((f"seeds {seeds[0]}-{seeds[-1]}", auc, scores))
     alone = alone_threshold(AgentConfig())
@@ -116,17 +113,17 @@ def main(argv: list[str] | None = None) -> int:
     print("| clip | what | " + " | ".join(name for name, _, _ in columns) + " |")
     print("|---|---|" + "---|" * len(columns))
     print("| held-out generated | AUC | " + " | ".join(f"{auc:.3f}" for _, auc, _ in columns) + " |")
-    for row, _, _ in clips:
+    for job, _, _ in clips:
         what = (
             "at impact"
-            if is_ego_crash(row)
-            else f"{row['kind']}{' (witnessed)' if row['kind'] == 'crash' else ''}, max"
+            if is_ego_crash(job)
+            else f"{job.kind}{' (witnessed)' if job.kind == 'crash' else ''}, max"
         )
         cells = []
         for _, _, scores in columns:
-            s = scores[row["file"]]
+            s = scores[job.name]
             cells.append("-" if s is None else f"{s:.2f}{' *' if s >= alone else ''}")
-        print(f"| {Path(row['file']).stem} | {what} | " + " | ".join(cells) + " |")
+        print(f"| {job.name} | {what} | " + " | ".join(cells) + " |")
     return 0
 
 

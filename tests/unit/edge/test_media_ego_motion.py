@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from edge_agent.miners import EgoMotionEstimator
+from edge_agent.settings import AnalysisConfig
 from edge_agent.source import VideoFrame
 
 
@@ -26,7 +27,8 @@ def shifted(img: np.ndarray, dx: float, dy: float, angle_deg: float = 0.0) -> np
 
 
 def measure(frames: list[np.ndarray]) -> list:
-    est = EgoMotionEstimator(work_width=160)
+    analysis = AnalysisConfig()
+    est = EgoMotionEstimator(analysis.motion_width, analysis.cut_inlier_ratio, analysis.cut_correlation)
     return [est.update(VideoFrame(t=i / 30, index=i, gray=f)) for i, f in enumerate(frames)]
 
 

@@ -9,11 +9,12 @@ import pytest
 
 pytest.importorskip("torch", reason="the train extra (torch) is not installed")
 
+from edge_agent.evaluation.sets import Job
 from edge_agent.sample.drive import SampleDriveSpec, write_sample_drive
 from edge_agent.settings import AgentConfig
 from edge_agent.training.seeds import agreed, alone_threshold, checked_clips, clip_score, main
 
-HEADER = "file\tkind\tview\tego_involved\timpact_s\n"
+HEADER = "file\tkind\tview\tego_involved\timpact_s\thas_audio_track\n"
 
 
 def test_two_ticks_in_a_row_must_agree_and_a_gap_starts_afresh() -> None:
@@ -25,26 +26,24 @@ def test_two_ticks_in_a_row_must_agree_and_a_gap_starts_afresh() -> None:
 def test_an_ego_crash_is_scored_at_its_impact_and_any_other_clip_anywhere() -> None:
     times = np.arange(0.0, 6.0, 0.1)
     scores = np.where(np.abs(times - 1.0) < 0.05, 0.9, 0.2) + np.where(np.abs(times - 4.0) < 0.05, 0.5, 0.0)
-    crash = {"kind": "crash", "ego_involved": "yes", "impact_s": "4.0"}
+    crash = Job(name="c", kind="crash", view="dashcam", ego_involved="yes", impact_s=4.0)
     assert clip_score(crash, times, scores) == pytest.approx(0.7)  # the 0.9 at 1.0 s is not the crash
-    assert clip_score({"kind": "normal", "ego_involved": ""}, times, scores) == pytest.approx(0.9)
+    normal = Job(name="n", kind="normal", view="dashcam")
+    assert clip_score(normal, times, scores) == pytest.approx(0.9)
     assert clip_score(crash, times[:5], scores[:5]) is None  # the clip ended before its impact was judged
 
 
 def test_the_clips_checked_are_the_dashcam_ones_training_does_not_learn_from(tmp_path: Path) -> None:
     (tmp_path / "labels.tsv").write_text(
         HEADER
-        + "normal/n01.mp4\tnormal\tdashcam\t\t\n"  # the first normal dashcam clip: training learns from it
-        + "normal/n02.mp4\tnormal\tdashcam\t\t\n"
-        + "crash/c01.mp4\tcrash\tcctv\t\t2.0\n"
-        + "crash/c09.mp4\tcrash\tdashcam\tno\t2.0\n"
-        + "crash/c23.mp4\tcrash\tdashcam\tyes\t3.3\n"
+        + "normal/n01.mp4\tnormal\tdashcam\t\t\tyes\n"  # the first normal dashcam clip: training learns from it
+        + "normal/n02.mp4\tnormal\tdashcam\t\t\tyes\n"
+        + "crash/c01.mp4\tcrash\tcctv\t\t2.0\tyes\n"
+        + "crash/c09.mp4\tcrash\tdashcam\tno\t2.0\tno\n"
+        + "crash/c23.mp4\tcrash\tdashcam\tyes\t3.3\tno\n"
+        + "audio/a01.wav\taudio\t\t\t\tyes\n"
     )
-    assert [r["file"] for r in checked_clips(tmp_path)] == [
-        "crash/c23.mp4",
-        "crash/c09.mp4",
-        "normal/n02.mp4",
-    ]
+    assert [job.name for job in checked_clips(tmp_path)] == ["c23", "c09", "n02"]
 
 
 def test_alone_a_jolt_must_reach_the_enter_threshold_over_the_renormalised_motion_weight() -> None:
@@ -64,9 +63,9 @@ def test_prints_one_column_per_ensemble_and_a_row_per_checked_clip(
         write_sample_drive(real / name, spec)
     (real / "labels.tsv").write_text(
         HEADER
-        + "crash/c90.mp4\tcrash\tdashcam\tyes\t5.0\n"
-        + "normal/n90.mp4\tnormal\tdashcam\t\t\n"
-        + "normal/n91.mp4\tnormal\tdashcam\t\t\n"
+        + "crash/c90.mp4\tcrash\tdashcam\tyes\t5.0\tyes\n"
+        + "normal/n90.mp4\tnormal\tdashcam\t\t\tyes\n"
+        + "normal/n91.mp4\tnormal\tdashcam\t\t\tyes\n"
     )
     small = ["--train-drives", "3", "--test-drives", "3", "--epochs", "1", "--real", str(real)]
     assert main([*small, "--ensembles", "2"]) == 0
