@@ -8,6 +8,11 @@ noisy cabin from flooding the uplink. The budget never drops an incident stronge
 through in the last hour: weak triggers that filled it (a rough road on a camera without sound) must not
 hide the crash that comes after them, and a record score can only be beaten so often.
 
+One kind of evidence is enough on its own: a miner in ``alone_miners`` (the crash sound) whose score
+stays at or above ``alone_threshold`` for ``alone_hold_s`` lifts the fused score to that held level. A
+pedestrian-like hit or a crawl into a car's side barely moves the camera, but it is heard; a door, a
+knock or a horn is a tick or two of sound, not a sustained, confident crash.
+
 An incident that only the camera witnessed (no sound track, no G-sensor: ``camera_only``) must also be
 followed by the vehicle slowing towards rest (``rest.py``): a pothole jolts the camera as hard as a
 light collision does, but only the collision stops the car.
@@ -51,6 +56,12 @@ class FusionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # every approach to a queue). They add to an open incident's score but never decide that one opens:
     # the contact miners' own fused score must reach enter_threshold too.
     precursors: frozenset[str] = frozenset({"proximity"})
+    # Miners whose score, at or above alone_threshold for alone_hold_s (ticks in a row, within the
+    # corroboration window or the run's own length), is evidence enough: the fused score is at least the
+    # lowest score of that run.
+    alone_miners: frozenset[str] = frozenset({"audio"})
+    alone_threshold: Unit = 0.9
+    alone_hold_s: Seconds = 0.3
     # An incident only the camera witnessed passes only if the forward flow, within rest_within_s after
     # its peak, falls below rest_ratio of its level before (the vehicle slowed towards rest). It is
     # judged when its cooldown ends, on the flow seen by then: a cooldown shorter than rest_within_s
@@ -64,6 +75,8 @@ class FusionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             raise ValueError("exit_threshold must not be above enter_threshold")
         if self.max_incident_s < self.min_duration_s:
             raise ValueError("max_incident_s must not be below min_duration_s")
+        if self.alone_miners & self.precursors:
+            raise ValueError("a precursor cannot be in alone_miners: it senses no contact")
 
     @property
     def flow_history_s(self) -> float:
@@ -88,7 +101,7 @@ class FusionEngine:
         self.config = config
         self.weights = {k: w for k, w in weights.items() if w > 0}
         self.rate_hz = rate_hz
-        self._half = max(0, round(config.corroboration_s * rate_hz / 2))
+        self._set_windows()
         self._bins: deque[dict[str, float]] = deque()  # raw bins still inside some decision window
         self._base = 0  # index of _bins[0]
         self._received = 0
@@ -113,7 +126,7 @@ class FusionEngine:
         """
         self.config = config
         self.weights = {k: w for k, w in weights.items() if w > 0}
-        self._half = max(0, round(config.corroboration_s * self.rate_hz / 2))
+        self._set_windows()
         self._flow.keep_s = config.flow_history_s
         log.info(
             "fusion.reconfigured enter=%.3f exit=%.3f cooldown_s=%.1f budget=%d weights=%s",
@@ -124,6 +137,13 @@ class FusionEngine:
             self.weights,
         )
 
+    def _set_windows(self) -> None:
+        """Bins either side of a decision: the corroboration window, and an alone miner's whole run."""
+        self._half = max(0, round(self.config.corroboration_s * self.rate_hz / 2))
+        self._alone_run = max(1, round(self.config.alone_hold_s * self.rate_hz))
+        alone = self.config.alone_miners & self.weights.keys()
+        self._reach = max(self._half, self._alone_run - 1) if alone else self._half
+
     def observe(self, ego: EgoMotion) -> None:
         """The camera motion at the latest analysis tick, for the rest check; before the bins it covers."""
         self._flow.add(ego)
@@ -133,7 +153,7 @@ class FusionEngine:
         self._bins.append(dict(scores))
         self._received += 1
         closed: list[Incident] = []
-        while self._next + self._half < self._received:  # its whole window has arrived
+        while self._next + self._reach < self._received:  # its whole window has arrived
             closed += self._decide(self._next)
         return closed
 
@@ -148,13 +168,13 @@ class FusionEngine:
     def _decide(self, index: int) -> list[Incident]:
         self._next = index + 1
         t = index / self.rate_hz
-        lo, hi = max(index - self._half, self._base), min(index + self._half, self._received - 1)
-        window = [self._bins[j - self._base] for j in range(lo, hi + 1)]
+        window = self._window(index, self._half)
         centre = self._bins[index - self._base]
         held = {k: max(b.get(k, 0.0) for b in window) for k in self.weights}
-        fused = self._fuse(held)
+        alone = self._alone(self._window(index, self._reach))
+        fused = max(self._fuse(held), alone)
         raw = self._fuse(centre)
-        while self._base < self._next - self._half:
+        while self._base < self._next - self._reach:
             self._bins.popleft()
             self._base += 1
         if fused < self.config.exit_threshold:
@@ -164,7 +184,8 @@ class FusionEngine:
         waited = self._closed is not None and t - self._closed.end_s >= self.config.cooldown_s
         reported = self._report() if waited else []
         if self._open is None:
-            if fused >= self.config.enter_threshold and self._contact(held) >= self.config.enter_threshold:
+            contact = max(self._contact(held), alone)
+            if fused >= self.config.enter_threshold and contact >= self.config.enter_threshold:
                 self._start(t, fused, raw, held)
             return reported
         if (fused, raw) > self._open.peak_key:
@@ -177,6 +198,20 @@ class FusionEngine:
     def _fuse(self, scores: Mapping[str, float]) -> float:
         total = sum(self.weights.values())
         return sum(w * scores.get(k, 0.0) for k, w in self.weights.items()) / total if total else 0.0
+
+    def _window(self, index: int, half: int) -> list[dict[str, float]]:
+        lo, hi = max(index - half, self._base), min(index + half, self._received - 1)
+        return [self._bins[j - self._base] for j in range(lo, hi + 1)]
+
+    def _alone(self, window: list[dict[str, float]]) -> float:
+        """The highest score an alone miner held for ``alone_hold_s`` in the window, if it reaches
+        ``alone_threshold``; else 0."""
+        n, best = self._alone_run, 0.0
+        for k in self.config.alone_miners & self.weights.keys():
+            scores = [b.get(k, 0.0) for b in window]
+            for i in range(len(scores) - n + 1):
+                best = max(best, min(scores[i : i + n]))
+        return best if best >= self.config.alone_threshold else 0.0
 
     def _contact(self, scores: Mapping[str, float]) -> float:
         """The fused score of the miners that sense contact itself (a jolt, a bang), precursors left out.

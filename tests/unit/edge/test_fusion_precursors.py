@@ -1,8 +1,11 @@
-"""Fusion: a precursor miner (looming ahead) adds to an incident's score but never decides that one opens."""
+"""Fusion, what opens an incident: a precursor miner (looming ahead) adds to an incident's score but never
+decides that one opens; a sustained, confident crash sound opens one on its own."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 import edge_agent
 from edge_agent.fusion import FusionConfig, FusionEngine, Incident
@@ -59,3 +62,36 @@ def test_default_config_names_proximity_a_precursor() -> None:
         == frozenset({"proximity"})
         == load_config(None).fusion.precursors
     )
+
+
+def bang(level: float, ticks: int) -> list[dict[str, float]]:
+    """Ten quiet seconds with a sound scoring ``level`` for ``ticks`` ticks in the middle; the camera still."""
+    bins = [{"motion": 0.0, "audio": 0.0, "proximity": 0.0} for _ in range(100)]
+    for i in range(50, 50 + ticks):
+        bins[i]["audio"] = level
+    return bins
+
+
+def test_a_sustained_confident_bang_opens_an_incident_on_its_own() -> None:
+    [incident] = run(FusionConfig(), bang(0.95, 3), WEIGHTS)
+    assert incident.score == pytest.approx(0.95)  # the held level, not the weighted mean (0.37)
+    assert 4.5 <= incident.peak_s <= 5.3
+    assert incident.miner_scores["motion"] == 0.0
+
+
+def test_a_short_or_unsure_bang_or_one_not_allowed_alone_opens_nothing() -> None:
+    assert run(FusionConfig(), bang(0.99, 2), WEIGHTS) == []  # a door or a knock: two ticks
+    assert run(FusionConfig(), bang(0.85, 10), WEIGHTS) == []  # long, but under alone_threshold
+    assert run(FusionConfig(alone_miners=frozenset()), bang(0.95, 10), WEIGHTS) == []  # turned off
+    assert run(FusionConfig(alone_hold_s=0.5), bang(0.95, 3), WEIGHTS) == []
+
+
+def test_a_bang_is_judged_over_its_hold_even_without_a_corroboration_window() -> None:
+    [incident] = run(FusionConfig(corroboration_s=0.0), bang(0.95, 3), WEIGHTS)
+    assert 5.0 <= incident.start_s <= incident.peak_s <= 5.2 < incident.end_s
+    assert run(FusionConfig(corroboration_s=0.0), bang(0.95, 2), WEIGHTS) == []
+
+
+def test_a_precursor_cannot_open_alone() -> None:
+    with pytest.raises(ValueError, match="precursor"):
+        FusionConfig(alone_miners=frozenset({"audio", "proximity"}))

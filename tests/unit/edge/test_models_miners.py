@@ -1,5 +1,6 @@
-"""Learned miners on generated drives: each scores impacts above normal driving; cuts reset; the G-sensor
-feature; a running session takes a pushed config (fusion thresholds, weights, miners switched off)."""
+"""Learned miners on generated drives: each scores impacts above normal driving; a hit heard but hardly
+felt is found by its sound; cuts reset; the G-sensor feature; a running session takes a pushed config
+(fusion thresholds, weights, miners switched off)."""
 
 from __future__ import annotations
 
@@ -86,6 +87,24 @@ def test_each_model_scores_a_generated_impact_above_normal_driving(seed: int) ->
     assert peak(crash, "proximity", IMPACT_S - 1.5, IMPACT_S + 0.2) > peak(normal, "proximity")
     assert len(crash.incidents) == 1 and normal.incidents == []
     assert abs(crash.incidents[0].peak_s - IMPACT_S) <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "seed"), [("pedestrian", 900_030), ("pedestrian", 900_041), ("side_impact", 900_024)]
+)
+def test_a_hit_that_barely_moves_the_camera_is_found_by_its_sound(kind: str, seed: int) -> None:
+    crash = mined(kind, seed)
+    assert peak(crash, "motion", IMPACT_S - 0.5, IMPACT_S + 0.8) < 0.5  # no jolt to speak of
+    [incident] = crash.incidents
+    assert abs(incident.peak_s - IMPACT_S) <= 0.5 and incident.score >= 0.9
+    # The same scores fused without a sustained bang counting alone: the jolt and the looming open nothing.
+    weights = {kind: AgentConfig().miners[kind].weight for kind in crash.timelines}
+    engine = FusionEngine(FusionConfig(alone_miners=frozenset()), weights, RATE_HZ)
+    scores = {kind: timeline.scores for kind, timeline in crash.timelines.items()}
+    refused = [
+        i for b in range(len(scores["audio"])) for i in engine.push({k: s[b] for k, s in scores.items()})
+    ]
+    assert refused + engine.finish() == []
 
 
 def test_a_cut_clears_the_motion_window() -> None:
