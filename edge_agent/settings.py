@@ -98,6 +98,13 @@ def parse_config(data: Mapping[str, Any], where: str = "config") -> AgentConfig:
         config = msgspec.convert(rest, AgentConfig)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    known = set(miner_classes())
+    for key in ("precursors", "alone_miners"):  # a misspelt miner here would silently change what opens one
+        unknown = sorted(getattr(config.fusion, key) - known)
+        if unknown:
+            raise ConfigError(
+                f"{where}: [fusion] {key} names unknown miner(s) {unknown}; known: {sorted(known)}"
+            )
     return msgspec.structs.replace(config, miners=_miner_configs(data.get("miners", {}), where))
 
 

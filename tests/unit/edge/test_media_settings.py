@@ -46,8 +46,11 @@ def test_partial_file_keeps_other_defaults(tmp_path: Path) -> None:
         ("[fusion]\nenter_threshold = 0.2\nexit_threshold = 0.4\n", "exit_threshold"),
         ("[clip]\npre_roll_s = -1\n", "pre_roll_s"),
         ("[recorder]\nsegment_sec = 10\n", "segment_sec"),
-        ("[recorder]\nencode_preset = \"placebo\"\n", "encode_preset"),
+        ('[recorder]\nencode_preset = "placebo"\n', "encode_preset"),
         ("[recorder]\nquota_bytes = 1000\n", "quota_bytes"),
+        ('[fusion]\nalone_miners = ["audoi"]\n', "alone_miners names unknown miner"),
+        ('[fusion]\nprecursors = ["proximty"]\n', "precursors names unknown miner"),
+        ('[fusion]\nalone_miners = ["proximity"]\n', "precursor cannot be in alone_miners"),
         ("[fusion\n", "TOML"),
     ],
 )
