@@ -2,8 +2,8 @@
 
 Prints one row per clip and the totals per segment (real / generated, kind, view, ego involvement):
 recall (an impact counts as found when an incident's clip window contains it: [peak - pre_roll,
-peak + post_roll], widened to the incident's whole span, ``Incident.clip_window``), false triggers per
-hour of normal driving, share of footage uploaded, median time from impact to incident start,
+peak + post_roll], widened to the incident's whole span, ``Incident.clip_window``) with its exact 95 %
+interval, false triggers per hour of normal driving with the rate's 95 % upper bound, share of footage uploaded, median time from impact to incident start,
 scene-cut clips that triggered, and incidents the rest check dropped (camera-only incidents the
 vehicle drove on from: a loss on crashes, a saved false trigger on normal driving); then the audio
 miner alone over the real sound files. Generated crashes, real normal clips with a sound track and
@@ -80,13 +80,19 @@ def print_report(clips: list[Clip], by_segment: dict[str, Totals]) -> None:
         )
     w("\n")
     w(
-        f"{'segment':56} {'clips':>5} {'hours':>7} {'recall':>11} {'FT/h':>6} {'upload':>7} {'ttd_s':>6} {'cuts_trig':>9}"
-        f" {'rest_drop':>9}\n"
+        f"{'segment':56} {'clips':>5} {'hours':>7} {'recall [95 %]':>22} {'FT/h (95 % <)':>15} {'upload':>7}"
+        f" {'ttd_s':>6} {'cuts_trig':>9} {'rest_drop':>9}\n"
     )
     for name, t in by_segment.items():
-        recall = f"{t.found}/{t.crashes}={t.recall:.2f}" if t.recall is not None else "-"
+        recall = "-"
+        if t.recall is not None and t.recall_interval is not None:
+            lo, hi = t.recall_interval
+            recall = f"{t.found}/{t.crashes}={t.recall:.2f} [{lo:.2f}-{hi:.2f}]"
+        ft = "-"
+        if t.false_triggers_per_hour is not None:
+            ft = f"{_fmt(t.false_triggers_per_hour)} (<{_fmt(t.false_triggers_per_hour_upper)})"
         w(
-            f"{name:56} {t.clips:5d} {t.hours:7.3f} {recall:>11} {_fmt(t.false_triggers_per_hour):>6} "
+            f"{name:56} {t.clips:5d} {t.hours:7.3f} {recall:>22} {ft:>15} "
             f"{t.uploaded_share:7.2%} {_fmt(t.median_detection_s):>6} {_fmt(t.cut_clips_triggered):>9}"
             f" {t.rest_dropped:9d}\n"
         )

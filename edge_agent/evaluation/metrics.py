@@ -1,5 +1,6 @@
 """Per-clip outcomes and the totals the targets are stated in: recall, false triggers per hour, share of
-footage uploaded, time to detection, triggers on scene cuts. Pure arithmetic, tested on constructed cases."""
+footage uploaded, time to detection, triggers on scene cuts, with exact 95 % bounds on recall and on the
+false-trigger rate. Pure arithmetic, tested on constructed cases."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import statistics
 from collections.abc import Iterable
 
 import msgspec
+
+from edge_agent.evaluation.bounds import proportion_interval, rate_upper
 
 
 class Clip(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,8 +61,10 @@ class Totals(msgspec.Struct, frozen=True, kw_only=True):
     crashes: int = 0
     found: int = 0
     recall: float | None = None
+    recall_interval: tuple[float, float] | None = None  # exact 95 % (``bounds``)
     incidents: int = 0
     false_triggers_per_hour: float | None = None  # only for normal driving
+    false_triggers_per_hour_upper: float | None = None  # exact one-sided 95 % upper bound
     uploaded_share: float = 0.0
     median_detection_s: float | None = None  # incident start minus impact, found crashes only
     cut_clips_triggered: int | None = None
@@ -75,6 +80,7 @@ def totals(clips: Iterable[Clip]) -> Totals:
     delays = [c.starts[i] - c.impact_s for c, i in hits if c.impact_s is not None]
     normal = [c for c in clips if c.kind == "normal"]
     normal_hours = sum(c.duration_s for c in normal) / 3600
+    false_triggers = sum(len(c.peaks) for c in normal)
     cuts = [c for c in clips if c.kind == "cut"]
     return Totals(
         clips=len(clips),
@@ -82,12 +88,18 @@ def totals(clips: Iterable[Clip]) -> Totals:
         crashes=len(crashes),
         found=len(hits),
         recall=round(len(hits) / len(crashes), 3) if crashes else None,
+        recall_interval=(_rounded(proportion_interval(len(hits), len(crashes))) if crashes else None),
         incidents=sum(len(c.peaks) for c in clips),
-        false_triggers_per_hour=(
-            round(sum(len(c.peaks) for c in normal) / normal_hours, 2) if normal_hours > 0 else None
+        false_triggers_per_hour=round(false_triggers / normal_hours, 2) if normal_hours > 0 else None,
+        false_triggers_per_hour_upper=(
+            round(rate_upper(false_triggers, normal_hours), 2) if normal_hours > 0 else None
         ),
         uploaded_share=round(sum(uploaded_s(c) for c in clips) / seconds, 4) if seconds else 0.0,
         median_detection_s=round(statistics.median(delays), 2) if delays else None,
         cut_clips_triggered=sum(1 for c in cuts if c.peaks) if cuts else None,
         rest_dropped=sum(c.rest_dropped for c in clips),
     )
+
+
+def _rounded(interval: tuple[float, float]) -> tuple[float, float]:
+    return round(interval[0], 3), round(interval[1], 3)

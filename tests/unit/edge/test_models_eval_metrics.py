@@ -1,9 +1,14 @@
-"""Evaluation arithmetic on constructed clips: found, upload share, false triggers per hour, delays, cuts."""
+"""Evaluation arithmetic on constructed clips: found, upload share, false triggers per hour, delays, cuts,
+and the exact bounds on recall and on the false-trigger rate."""
 
 from __future__ import annotations
 
-import msgspec
+import math
 
+import msgspec
+import pytest
+
+from edge_agent.evaluation.bounds import proportion_interval, rate_upper
 from edge_agent.evaluation.metrics import Clip, found_index, totals, uploaded_s
 
 
@@ -62,7 +67,9 @@ def test_totals_recall_delay_and_false_triggers() -> None:
     ]
     t = totals(clips)
     assert (t.crashes, t.found, t.recall) == (3, 2, 0.667)
+    assert t.recall_interval == (0.094, 0.992)  # three crashes say little
     assert t.false_triggers_per_hour == 1.0  # one incident over one hour of normal driving
+    assert t.false_triggers_per_hour_upper == 4.74
     assert t.median_detection_s == 0.7  # median of +0.4 and +1.0
     assert t.incidents == 3
     expected_upload = (15.0 + 15.0 + 15.0) / (3 * 60.0 + 3600.0)
@@ -92,3 +99,15 @@ def test_totals_count_what_the_rest_check_dropped() -> None:
     lost = msgspec.structs.replace(crash("c", 20.0, []), rest_dropped=1)
     assert totals([saved, lost]).rest_dropped == 4
     assert totals([crash("d", 20.0, [21.0])]).rest_dropped == 0
+
+
+def test_exact_bounds_match_their_closed_forms_and_mirror() -> None:
+    assert rate_upper(0, 1.0) == pytest.approx(-math.log(0.05), abs=1e-6)  # 0 events: e^-m = 0.05
+    assert rate_upper(0, 3.0) == pytest.approx(-math.log(0.05) / 3.0, abs=1e-6)  # 3 h: 1.0 an hour
+    assert rate_upper(1, 1.0) > rate_upper(0, 1.0)
+    lo, hi = proportion_interval(30, 30)
+    assert (lo, hi) == (pytest.approx(0.025 ** (1 / 30), abs=1e-6), 1.0)  # p^30 = 0.025
+    lo, hi = proportion_interval(24, 30)
+    mirror_lo, mirror_hi = proportion_interval(6, 30)
+    assert (lo, hi) == (pytest.approx(1 - mirror_hi, abs=1e-6), pytest.approx(1 - mirror_lo, abs=1e-6))
+    assert lo < 24 / 30 < hi
