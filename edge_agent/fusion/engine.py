@@ -13,8 +13,8 @@ stays at or above ``alone_threshold`` for ``alone_hold_s`` lifts the fused score
 pedestrian-like hit or a crawl into a car's side barely moves the camera, but it is heard; a door, a
 knock or a horn is a tick or two of sound, not a sustained, confident crash.
 
-An incident that only the camera witnessed (no sound track, no G-sensor: ``camera_only``) must also be
-followed by the vehicle slowing towards rest (``rest.py``): a pothole jolts the camera as hard as a
+An incident that nothing heard (no sound track mined: ``jolt_only``) must also be followed by the
+vehicle slowing towards rest (``rest.py``): a pothole jolts the camera, and a G-sensor, as hard as a
 light collision does, but only the collision stops the car.
 
 A trigger within the cooldown after an incident is the same incident going on (a car spun round after
@@ -113,9 +113,9 @@ class FusionEngine:
         self._accepted: deque[tuple[float, float]] = deque()  # (peak_s, score) reported in the last hour
         self.dropped: Counter[str] = Counter()  # incidents dropped, by reason: short, kept_moving, budget
         self._flow = ForwardFlow(config.flow_history_s)
-        # Set by the session: no miner senses contact beyond the camera's picture (no sound track mined,
-        # no G-sensor read), so an incident must also show the vehicle slowing (rest_check).
-        self.camera_only = False
+        # Set by the session: no miner senses contact itself (no sound track mined), only jolts (the
+        # camera's, a G-sensor's), so an incident must also show the vehicle slowing (rest_check).
+        self.jolt_only = False
 
     def reconfigure(self, config: FusionConfig, weights: Mapping[str, float]) -> None:
         """New thresholds, budget and weights for the bins still to decide (a pushed config).
@@ -250,8 +250,8 @@ class FusionEngine:
         self._closed = current
 
     def _kept_moving(self, current: _Open) -> bool:
-        """A camera-only incident after which the vehicle did not slow towards rest (logged, dropped)."""
-        if not (self.camera_only and self.config.rest_check):
+        """A jolt-only incident after which the vehicle did not slow towards rest (logged, dropped)."""
+        if not (self.jolt_only and self.config.rest_check):
             return False
         reading = self._flow.reading(current.peak_s, self.config.rest_within_s)
         if reading is None or reading.after <= self.config.rest_ratio * reading.before:

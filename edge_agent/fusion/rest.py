@@ -1,7 +1,7 @@
-"""Did the vehicle slow towards rest after a jolt? The check on incidents that only the camera witnessed.
+"""Did the vehicle slow towards rest after a jolt? The check on incidents that nothing heard.
 
-Without a sound track and a G-sensor, the camera's own jolt is the only sign of contact, and a pothole,
-a speed bump or a loose mount jolt it too. What tells a collision apart is what follows it: the car is
+Without a sound track, a jolt of the camera (and of the G-sensor, where there is one) is the only sign
+of contact, and a pothole, a speed bump or a loose mount jolt both too. What tells a collision apart is what follows it: the car is
 damaged and every driver must stop. Phone crash detection confirms an accelerometer spike the same
 way, with the GPS speed falling to rest; here the speed is read from the picture. The forward flow
 (how fast the view expands, ``EgoMotion.scale`` per second) is the speed over the depth of the scene,

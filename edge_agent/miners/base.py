@@ -110,9 +110,10 @@ class Miner(ABC):
     def on_accel(self, block: AccelBlock) -> None:
         """The next G-sensor readings, where the device or a sidecar has them."""
 
-    def senses_beyond_camera(self) -> bool:
-        """Whether this miner has a witness of contact other than the camera's picture (a microphone, a
-        G-sensor); where none has, fusion also asks for the vehicle to slow after an incident."""
+    def senses_contact(self) -> bool:
+        """Whether this miner witnesses contact itself (a microphone hears the bang), not only a jolt (the
+        camera's picture and a G-sensor jolt on a pothole too); where none does, fusion also asks for the
+        vehicle to slow after an incident."""
         return VIDEO not in self.inputs
 
     def timeline(self, bins: int, first: int = 0) -> MinerTimeline:

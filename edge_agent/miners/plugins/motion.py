@@ -112,9 +112,6 @@ class MotionMiner(Miner):
         if self.config.use_accel:
             self.accel.add(block)
 
-    def senses_beyond_camera(self) -> bool:
-        return self.accel.present
-
     def on_video(self, frame: VideoFrame, ego: EgoMotion) -> None:
         dt = frame.t - self._last_t if self._last_t is not None else 0.1
         self._last_t = frame.t

@@ -1,4 +1,5 @@
-"""The rest check: a camera-only incident passes only if the vehicle then slows towards rest."""
+"""The rest check: an incident nothing heard (no sound track) passes only if the vehicle then slows
+towards rest, whether the jolt was the camera's or a G-sensor's."""
 
 from __future__ import annotations
 
@@ -81,31 +82,31 @@ def drive(engine: FusionEngine, per_tick: list[float], jolts_at: list[int]) -> l
     return out + engine.finish()
 
 
-def jolt_then(flow_after: float, camera_only: bool, config: FusionConfig | None = None) -> list[Incident]:
+def jolt_then(flow_after: float, jolt_only: bool, config: FusionConfig | None = None) -> list[Incident]:
     """A camera jolt at 5 s in a drive at a steady forward flow of 0.5/s, then ``flow_after`` from 6 s."""
     engine = FusionEngine(config or FusionConfig(corroboration_s=0.0), {"motion": 1.0}, RATE)
-    engine.camera_only = camera_only
+    engine.jolt_only = jolt_only
     return drive(engine, flows(0.5, flow_after, peak_s=5.0, total_s=30.0), [50])
 
 
-def test_a_camera_only_jolt_the_vehicle_drives_on_from_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unheard_jolt_the_vehicle_drives_on_from_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
-        assert jolt_then(0.5, camera_only=True) == []
+        assert jolt_then(0.5, jolt_only=True) == []
     assert "fusion.dropped reason=kept_moving peak_s=5.00" in caplog.text
 
 
-def test_a_camera_only_jolt_followed_by_a_stop_is_reported() -> None:
-    [incident] = jolt_then(0.05, camera_only=True)
+def test_an_unheard_jolt_followed_by_a_stop_is_reported() -> None:
+    [incident] = jolt_then(0.05, jolt_only=True)
     assert incident.peak_s == 5.0
 
 
-def test_a_jolt_with_another_witness_needs_no_stop() -> None:
-    assert len(jolt_then(0.5, camera_only=False)) == 1
+def test_a_heard_jolt_needs_no_stop() -> None:
+    assert len(jolt_then(0.5, jolt_only=False)) == 1
 
 
 def test_the_rest_check_can_be_switched_off() -> None:
     assert (
-        len(jolt_then(0.5, camera_only=True, config=FusionConfig(corroboration_s=0.0, rest_check=False))) == 1
+        len(jolt_then(0.5, jolt_only=True, config=FusionConfig(corroboration_s=0.0, rest_check=False))) == 1
     )
 
 
@@ -113,7 +114,7 @@ def test_a_dropped_incident_does_not_use_the_budget() -> None:
     """The budget counts what is uploaded; a pothole the check dropped must not crowd out the crash."""
     config = FusionConfig(corroboration_s=0.0, max_incidents_per_hour=1)
     engine = FusionEngine(config, {"motion": 1.0}, RATE)
-    engine.camera_only = True
+    engine.jolt_only = True
     per_tick = [0.5 if i < 260 else 0.02 for i in range(600)]  # drives on after 5 s, stops after 25 s
     out = drive(engine, per_tick, [50, 250])
     assert [i.peak_s for i in out] == [25.0]

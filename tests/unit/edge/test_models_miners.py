@@ -19,7 +19,7 @@ from edge_agent.mining import MiningResult, MiningSession
 from edge_agent.sample.scenarios import Scenario, build_scenario
 from edge_agent.sample.stream import GeneratedSource
 from edge_agent.settings import AgentConfig, merge_config
-from edge_agent.source import AccelBlock, VideoFrame
+from edge_agent.source import AccelBlock, AudioBlock, VideoFrame
 
 RATE_HZ = 10.0
 IMPACT_S = 7.0
@@ -105,6 +105,23 @@ def test_a_hit_that_barely_moves_the_camera_is_found_by_its_sound(kind: str, see
         i for b in range(len(scores["audio"])) for i in engine.push({k: s[b] for k, s in scores.items()})
     ]
     assert refused + engine.finish() == []
+
+
+@pytest.mark.parametrize("sound", [False, True])
+def test_only_a_sound_track_spares_an_incident_the_rest_check(sound: bool) -> None:
+    """A G-sensor jolts on a pothole as the camera does: without sound, its incidents must be followed by
+    a stop too; a microphone hears the bang itself."""
+    drive = build_scenario(Scenario(kind="normal", seed=900_011, duration_s=3.0))
+    source = GeneratedSource([drive], accel=True)
+    info = source.info if sound else msgspec.structs.replace(source.info, audio_rate=None)
+    session = MiningSession(info, AgentConfig())
+    for item in source:
+        if sound or not isinstance(item, AudioBlock):
+            session.feed(item)
+    session.finish()
+    motion = next(m for m in session.miners if isinstance(m, MotionMiner))
+    assert motion.accel.present  # the G-sensor was read
+    assert session.fusion.jolt_only is not sound
 
 
 def test_a_cut_clears_the_motion_window() -> None:
