@@ -3,9 +3,10 @@
 Prints one row per clip and the totals per segment (real / generated, kind, view, ego involvement):
 recall (an impact counts as found when an incident's clip window contains it: [peak - pre_roll,
 peak + post_roll], widened to the incident's whole span, ``Incident.clip_window``) with its exact 95 %
-interval, false triggers per hour of normal driving with the rate's 95 % upper bound, share of footage uploaded, median time from impact to incident start,
-scene-cut clips that triggered, and incidents the rest check dropped (camera-only incidents the
-vehicle drove on from: a loss on crashes, a saved false trigger on normal driving); then the audio
+interval, false triggers per hour of normal driving with the rate's 95 % upper bound, share of footage
+uploaded, median time from impact to incident start, scene-cut clips that triggered, and incidents the
+rest check dropped (incidents nothing heard, the vehicle drove on from: a loss on crashes, a saved false
+trigger on normal driving); then the audio
 miner alone over the real sound files. Generated crashes, real normal clips with a sound track and
 the first ``--silent-hours`` of generated normal driving are also mined without sound, each such
 replay in a ``.../silent/gsensor`` or ``.../silent/video-only`` segment (with or without a G-sensor

@@ -30,7 +30,7 @@ class Clip(msgspec.Struct, frozen=True, kw_only=True):
     trained: bool = False  # a real normal clip the motion and audio models learned from
     silent: bool = False  # a replay of a clip mined without its sound track
     gsensor: bool = False  # the drive had a G-sensor log (generated drives only: no real clip has one)
-    rest_dropped: int = 0  # incidents the rest check dropped (camera only, the vehicle drove on)
+    rest_dropped: int = 0  # incidents the rest check dropped (nothing heard, the vehicle drove on)
 
 
 def found_index(clip: Clip) -> int | None:

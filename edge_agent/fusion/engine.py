@@ -141,8 +141,8 @@ class FusionEngine:
         """Bins either side of a decision: the corroboration window, and an alone miner's whole run."""
         self._half = max(0, round(self.config.corroboration_s * self.rate_hz / 2))
         self._alone_run = max(1, round(self.config.alone_hold_s * self.rate_hz))
-        alone = self.config.alone_miners & self.weights.keys()
-        self._reach = max(self._half, self._alone_run - 1) if alone else self._half
+        self._alone_kinds = sorted(self.config.alone_miners & self.weights.keys())
+        self._reach = max(self._half, self._alone_run - 1) if self._alone_kinds else self._half
 
     def observe(self, ego: EgoMotion) -> None:
         """The camera motion at the latest analysis tick, for the rest check; before the bins it covers."""
@@ -171,7 +171,7 @@ class FusionEngine:
         window = self._window(index, self._half)
         centre = self._bins[index - self._base]
         held = {k: max(b.get(k, 0.0) for b in window) for k in self.weights}
-        alone = self._alone(self._window(index, self._reach))
+        alone = self._alone(self._window(index, self._reach)) if self._alone_kinds else 0.0
         fused = max(self._fuse(held), alone)
         raw = self._fuse(centre)
         while self._base < self._next - self._reach:
@@ -207,7 +207,7 @@ class FusionEngine:
         """The highest score an alone miner held for ``alone_hold_s`` in the window, if it reaches
         ``alone_threshold``; else 0."""
         n, best = self._alone_run, 0.0
-        for k in self.config.alone_miners & self.weights.keys():
+        for k in self._alone_kinds:
             scores = [b.get(k, 0.0) for b in window]
             for i in range(len(scores) - n + 1):
                 best = max(best, min(scores[i : i + n]))
