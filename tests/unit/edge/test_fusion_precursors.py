@@ -10,17 +10,14 @@ import pytest
 import edge_agent
 from edge_agent.fusion import FusionConfig, FusionEngine, Incident
 from edge_agent.settings import load_config
+from tests.support.fusion import fused
 
 RATE = 10.0
 WEIGHTS = {"motion": 0.45, "audio": 0.35, "proximity": 0.1}
 
 
 def run(config: FusionConfig, bins: list[dict[str, float]], weights: dict[str, float]) -> list[Incident]:
-    engine = FusionEngine(config, weights, RATE)
-    out: list[Incident] = []
-    for scores in bins:
-        out += engine.push(scores)
-    return out + engine.finish()
+    return fused(FusionEngine(config, weights, RATE), bins)
 
 
 def event(jolt: float, bang: float, looming: float) -> list[dict[str, float]]:

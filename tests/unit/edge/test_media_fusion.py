@@ -8,15 +8,9 @@ import msgspec
 import pytest
 
 from edge_agent.fusion import FusionConfig, FusionEngine, Incident
+from tests.support.fusion import fused
 
 RATE = 10.0
-
-
-def run(engine: FusionEngine, bins: list[dict[str, float]]) -> list[Incident]:
-    out: list[Incident] = []
-    for scores in bins:
-        out += engine.push(scores)
-    return out + engine.finish()
 
 
 def pulse(total: int, spans: list[tuple[int, int, float]], kind: str = "motion") -> list[dict[str, float]]:
@@ -31,7 +25,7 @@ def test_one_pulse_one_incident_with_start_peak_end() -> None:
     config = FusionConfig(corroboration_s=0.0)
     bins = pulse(100, [(40, 44, 0.4), (44, 50, 0.9), (50, 52, 0.4)])
     bins[47]["motion"] = 1.0
-    [incident] = run(FusionEngine(config, {"motion": 1.0}, RATE), bins)
+    [incident] = fused(FusionEngine(config, {"motion": 1.0}, RATE), bins)
     assert (incident.start_s, incident.peak_s, incident.end_s) == (4.0, 4.7, 5.2)
     assert incident.score == 1.0 and incident.miner_scores == {"motion": 1.0}
 
@@ -39,19 +33,19 @@ def test_one_pulse_one_incident_with_start_peak_end() -> None:
 def test_dip_between_thresholds_does_not_split_an_incident() -> None:
     config = FusionConfig(corroboration_s=0.0, cooldown_s=0.0)
     bins = pulse(100, [(20, 30, 0.8), (30, 33, 0.35), (33, 40, 0.8)])
-    assert len(run(FusionEngine(config, {"motion": 1.0}, RATE), bins)) == 1
+    assert len(fused(FusionEngine(config, {"motion": 1.0}, RATE), bins)) == 1
     bins = pulse(100, [(20, 30, 0.8), (30, 33, 0.1), (33, 40, 0.8)])
-    assert len(run(FusionEngine(config, {"motion": 1.0}, RATE), bins)) == 2
+    assert len(fused(FusionEngine(config, {"motion": 1.0}, RATE), bins)) == 2
 
 
 def test_weighted_mean_needs_corroboration_within_the_window() -> None:
     weights = {"motion": 0.4, "audio": 0.4, "proximity": 0.2}  # no miner alone reaches 0.5
     apart = [{"motion": 0.0, "audio": 0.0} for _ in range(100)]
     apart[30]["motion"], apart[60]["audio"] = 1.0, 1.0
-    assert run(FusionEngine(FusionConfig(), weights, RATE), apart) == []
+    assert fused(FusionEngine(FusionConfig(), weights, RATE), apart) == []
     near = [{"motion": 0.0, "audio": 0.0} for _ in range(100)]
     near[30]["motion"], near[33]["audio"] = 1.0, 1.0
-    [incident] = run(FusionEngine(FusionConfig(), weights, RATE), near)
+    [incident] = fused(FusionEngine(FusionConfig(), weights, RATE), near)
     assert incident.miner_scores == {"audio": 1.0, "motion": 1.0, "proximity": 0.0}
     assert incident.score == 0.8
     assert 3.0 <= incident.peak_s <= 3.3
@@ -59,14 +53,14 @@ def test_weighted_mean_needs_corroboration_within_the_window() -> None:
 
 def test_miner_without_weight_or_input_is_left_out_of_the_mean() -> None:
     bins = pulse(50, [(20, 25, 0.8)])
-    assert len(run(FusionEngine(FusionConfig(), {"motion": 0.45}, RATE), bins)) == 1
-    assert run(FusionEngine(FusionConfig(), {"motion": 0.45, "audio": 0.35}, RATE), bins) == []
+    assert len(fused(FusionEngine(FusionConfig(), {"motion": 0.45}, RATE), bins)) == 1
+    assert fused(FusionEngine(FusionConfig(), {"motion": 0.45, "audio": 0.35}, RATE), bins) == []
 
 
 def test_short_glitch_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
     config = FusionConfig(corroboration_s=0.0, min_duration_s=0.5)
     with caplog.at_level(logging.INFO):
-        assert run(FusionEngine(config, {"motion": 1.0}, RATE), pulse(50, [(20, 22, 0.9)])) == []
+        assert fused(FusionEngine(config, {"motion": 1.0}, RATE), pulse(50, [(20, 22, 0.9)])) == []
     assert "fusion.dropped reason=short" in caplog.text
 
 
@@ -75,7 +69,7 @@ def test_trigger_within_the_cooldown_extends_the_incident(caplog: pytest.LogCapt
     bins = pulse(400, [(20, 25, 0.7), (80, 85, 0.9), (200, 205, 0.9)])
     config = FusionConfig(corroboration_s=0.0, cooldown_s=10.0)
     with caplog.at_level(logging.INFO):
-        first, second = run(FusionEngine(config, {"motion": 1.0}, RATE), bins)
+        first, second = fused(FusionEngine(config, {"motion": 1.0}, RATE), bins)
     assert (first.start_s, first.peak_s, first.end_s, first.score) == (2.0, 8.0, 8.5, 0.9)
     assert first.clip_window(10.0, 5.0) == (-2.0, 13.0)  # around the stronger peak, holding the first jolt
     assert second.peak_s == 20.0  # 11.5 s after the merged incident ended: a new one
@@ -85,7 +79,7 @@ def test_trigger_within_the_cooldown_extends_the_incident(caplog: pytest.LogCapt
 def test_weaker_later_trigger_keeps_the_peak_and_widens_the_clip() -> None:
     bins = pulse(300, [(20, 25, 0.9), (160, 165, 0.7)])
     config = FusionConfig(corroboration_s=0.0, cooldown_s=15.0)
-    [incident] = run(FusionEngine(config, {"motion": 1.0}, RATE), bins)
+    [incident] = fused(FusionEngine(config, {"motion": 1.0}, RATE), bins)
     assert (incident.start_s, incident.peak_s, incident.end_s) == (2.0, 2.0, 16.5)
     assert incident.clip_window(10.0, 5.0) == (-8.0, 16.5)  # the clip runs to the last trigger's end
 
@@ -95,7 +89,7 @@ def test_merging_stops_at_the_longest_incident(caplog: pytest.LogCaptureFixture)
     bins = pulse(600, [(i, i + 5, 0.9) for i in range(20, 600, 80)])
     config = FusionConfig(corroboration_s=0.0, cooldown_s=10.0, max_incident_s=20.0)
     with caplog.at_level(logging.INFO):
-        incidents = run(FusionEngine(config, {"motion": 1.0}, RATE), bins)
+        incidents = fused(FusionEngine(config, {"motion": 1.0}, RATE), bins)
     assert incidents[0].start_s == 2.0 and incidents[0].end_s <= 2.0 + 20.0
     assert caplog.text.count("fusion.suppressed reason=cooldown") >= 1
     assert all(i.end_s - i.start_s <= 20.0 for i in incidents)
@@ -113,7 +107,7 @@ def test_hourly_budget_caps_incidents(caplog: pytest.LogCaptureFixture) -> None:
     bins = pulse(1000, [(i, i + 3, 0.9) for i in range(10, 1000, 100)])
     config = FusionConfig(corroboration_s=0.0, cooldown_s=0.0, max_incidents_per_hour=3)
     with caplog.at_level(logging.INFO):
-        incidents = run(FusionEngine(config, {"motion": 1.0}, RATE), bins)
+        incidents = fused(FusionEngine(config, {"motion": 1.0}, RATE), bins)
     assert len(incidents) == 3
     assert caplog.text.count("fusion.suppressed reason=budget") == 7
 
@@ -127,7 +121,7 @@ def test_a_full_budget_still_lets_through_an_incident_stronger_than_this_hours(
     later = [(510, 513, 0.95), (610, 613, 0.8), (710, 713, 0.95), (810, 813, 1.0)]
     config = FusionConfig(corroboration_s=0.0, cooldown_s=0.0, max_incidents_per_hour=3)
     with caplog.at_level(logging.INFO):
-        incidents = run(FusionEngine(config, {"motion": 1.0}, RATE), pulse(1000, weak + later))
+        incidents = fused(FusionEngine(config, {"motion": 1.0}, RATE), pulse(1000, weak + later))
     assert [round(i.peak_s) for i in incidents] == [1, 11, 21, 51, 81]
     assert [i.score for i in incidents][-2:] == [0.95, 1.0]
     assert caplog.text.count("fusion.over_budget reason=stronger_than_this_hour") == 2
@@ -136,18 +130,18 @@ def test_a_full_budget_still_lets_through_an_incident_stronger_than_this_hours(
 
 def test_a_budget_of_zero_lets_nothing_through() -> None:
     config = FusionConfig(corroboration_s=0.0, cooldown_s=0.0, max_incidents_per_hour=0)
-    assert run(FusionEngine(config, {"motion": 1.0}, RATE), pulse(100, [(10, 13, 1.0)])) == []
+    assert fused(FusionEngine(config, {"motion": 1.0}, RATE), pulse(100, [(10, 13, 1.0)])) == []
 
 
 def test_the_budget_counts_the_last_hour_only() -> None:
     hour = int(3600 * RATE)
     bins = pulse(2 * hour, [(10, 13, 0.9), (hour + 20, hour + 23, 0.9)])
     config = FusionConfig(corroboration_s=0.0, cooldown_s=0.0, max_incidents_per_hour=1)
-    assert len(run(FusionEngine(config, {"motion": 1.0}, RATE), bins)) == 2
+    assert len(fused(FusionEngine(config, {"motion": 1.0}, RATE), bins)) == 2
 
 
 def test_incident_open_at_the_end_is_closed_there() -> None:
-    [incident] = run(
+    [incident] = fused(
         FusionEngine(FusionConfig(corroboration_s=0.0), {"motion": 1.0}, RATE), pulse(30, [(25, 30, 0.9)])
     )
     assert incident.end_s == 3.0

@@ -20,6 +20,7 @@ from edge_agent.sample.scenarios import Scenario, build_scenario
 from edge_agent.sample.stream import GeneratedSource
 from edge_agent.settings import AgentConfig, merge_config
 from edge_agent.source import AccelBlock, AudioBlock, VideoFrame
+from tests.support.fusion import fused
 
 RATE_HZ = 10.0
 IMPACT_S = 7.0
@@ -101,10 +102,8 @@ def test_a_hit_that_barely_moves_the_camera_is_found_by_its_sound(kind: str, see
     weights = {kind: AgentConfig().miners[kind].weight for kind in crash.timelines}
     engine = FusionEngine(FusionConfig(alone_miners=frozenset()), weights, RATE_HZ)
     scores = {kind: timeline.scores for kind, timeline in crash.timelines.items()}
-    refused = [
-        i for b in range(len(scores["audio"])) for i in engine.push({k: s[b] for k, s in scores.items()})
-    ]
-    assert refused + engine.finish() == []
+    bins = ({k: s[b] for k, s in scores.items()} for b in range(len(scores["audio"])))
+    assert fused(engine, bins) == []
 
 
 @pytest.mark.parametrize("sound", [False, True])
