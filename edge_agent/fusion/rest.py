@@ -22,7 +22,11 @@ from edge_agent.miners.ego_motion import EgoMotion
 
 BEFORE_S = (2.5, 0.5)  # the speed before: from this long before the peak to this long before it
 AFTER_FROM_S = 0.5  # the speed after is looked for from this long after the peak ...
-AFTER_WINDOW_S = 1.0  # ... as the median over each window this long (slid by half of it)
+# ... as the median over each window this long (slid by half of it): the flow must stay down for at least
+# half of it. A stopped car stays stopped for far longer, but the estimate of a car driving on at a steady
+# speed dips for a few ticks where the tracking is poor (0.07-0.16/s for up to half a second in a dim
+# stretch of a generated drive at 0.49/s), and a 1 s median let such a dip pass as a stop.
+AFTER_WINDOW_S = 2.0
 MIN_SAMPLES = 5  # measurements a window needs to count (half a second at 10 Hz)
 # Forward flow below which the camera was barely moving before the jolt (a parked car or a queue at a
 # walking pace measure about this): there is nothing to slow from, so the check cannot tell.
@@ -30,7 +34,7 @@ MOVING_FLOW = 0.03
 
 
 class RestReading(msgspec.Struct, frozen=True):
-    """Forward flow (1/s) before the peak and the lowest 1 s median after it."""
+    """Forward flow (1/s) before the peak and the lowest median over ``AFTER_WINDOW_S`` after it."""
 
     before: float
     after: float

@@ -51,6 +51,13 @@ def test_a_stop_later_than_the_window_is_not_seen() -> None:
     assert reading is not None and reading.after == pytest.approx(0.5, rel=1e-3)
 
 
+def test_a_dip_of_the_flow_under_a_second_is_no_stop() -> None:
+    """Poor tracking makes the flow of a car driving on dip for a few ticks; a stopped car stays stopped."""
+    per_tick = [0.05 if 6.0 <= i / RATE < 6.8 else 0.5 for i in range(150)]
+    reading = fed(ForwardFlow(60.0), per_tick).reading(5.0, 8.0)
+    assert reading is not None and reading.after == pytest.approx(0.5, rel=1e-3)
+
+
 def test_no_reading_for_a_camera_barely_moving_before() -> None:
     assert fed(ForwardFlow(60.0), flows(0.01, 0.0, peak_s=5.0, total_s=15.0)).reading(5.0, 8.0) is None
 
