@@ -165,7 +165,7 @@ class MiningSession:
 
     def _push_until(self, bins: int) -> list[Incident]:
         closed: list[Incident] = []
-        self.fusion.jolt_only = not any(m.senses_contact() for m in self.active)
+        self.fusion.hearing = frozenset(m.kind for m in self.active if m.senses_contact())
         while self._pushed < bins:
             closed += self.fusion.push({m.kind: m.track.at(self._pushed) for m in self.active})
             self._pushed += 1

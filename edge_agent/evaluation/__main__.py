@@ -10,7 +10,9 @@ trigger on normal driving); then the audio
 miner alone over the real sound files. Generated crashes, real normal clips with a sound track and
 the first ``--silent-hours`` of generated normal driving are also mined without sound, each such
 replay in a ``.../silent/gsensor`` or ``.../silent/video-only`` segment (with or without a G-sensor
-log) and not in ``ALL``. Thresholds are never fitted here.
+log) and not in ``ALL``; generated crashes also with a normal drive's cabin sound instead of their own
+(``.../cabin-sound/...``: a microphone that hears no crash it recognises, as the audio model hears real
+crash recordings). Thresholds are never fitted here.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def segment(clip: Clip) -> str:
         parts.append(clip.name.split("_")[1] if not clip.name.startswith("gen_side") else "side")
     if clip.silent:  # without sound the G-sensor is the only other witness of a jolt
         parts += ["silent", "gsensor" if clip.gsensor else "video-only"]
+    if clip.cabin_sound:
+        parts += ["cabin-sound", "gsensor" if clip.gsensor else "video-only"]
     return "/".join(parts)
 
 
@@ -148,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     for c in clips:
         groups[segment(c)].append(c)
         # A replay of a clip already counted is reported in its own segments, not again in ALL.
-        groups[f"{c.group}/ALL" + ("/silent" if c.silent else "")].append(c)
+        replay = "/silent" if c.silent else "/cabin-sound" if c.cabin_sound else ""
+        groups[f"{c.group}/ALL{replay}"].append(c)
     by_segment = {name: totals(groups[name]) for name in sorted(groups)}
     print_report(clips, by_segment)
     print_sounds(sounds)

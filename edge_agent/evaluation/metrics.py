@@ -29,6 +29,9 @@ class Clip(msgspec.Struct, frozen=True, kw_only=True):
     note: str = ""
     trained: bool = False  # a real normal clip the motion and audio models learned from
     silent: bool = False  # a replay of a clip mined without its sound track
+    cabin_sound: bool = (
+        False  # a replay of a generated crash with a normal drive's sound track instead of its own
+    )
     gsensor: bool = False  # the drive had a G-sensor log (generated drives only: no real clip has one)
     rest_dropped: int = 0  # incidents the rest check dropped (nothing heard, the vehicle drove on)
 

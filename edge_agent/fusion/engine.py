@@ -13,9 +13,14 @@ stays at or above ``alone_threshold`` for ``alone_hold_s`` lifts the fused score
 pedestrian-like hit or a crawl into a car's side barely moves the camera, but it is heard; a door, a
 knock or a horn is a tick or two of sound, not a sustained, confident crash.
 
-An incident that nothing heard (no sound track mined: ``jolt_only``) must also be followed by the
-vehicle slowing towards rest (``rest.py``): a pothole jolts the camera, and a G-sensor, as hard as a
-light collision does, but only the collision stops the car.
+An incident that nothing heard must also be followed by the vehicle slowing towards rest (``rest.py``):
+a pothole jolts the camera, and a G-sensor, as hard as a light collision does, but only the collision
+stops the car. Nothing heard is no sound track (no miner in ``hearing``) or, with
+``unheard_jolt_opens``, a sound track whose miners did not confirm the jolt: an incident the jolt would
+open without a microphone then opens with one too and is checked the same way. By default a sound track
+that hears nothing crash-like vetoes the jolt, so a crash whose sound the audio model does not recognise
+(it reads real crash recordings at 0.13 at most) is lost; the option is off because the rest check it
+would lean on is fooled in traffic and under bridges (README: "A microphone that hears no crash").
 
 A trigger within the cooldown after an incident is the same incident going on (a car spun round after
 the hit, a second impact, a jolt that opened the incident a few seconds before the crash itself), so
@@ -69,6 +74,9 @@ class FusionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     rest_check: bool = True
     rest_ratio: Unit = 0.35
     rest_within_s: Seconds = 8.0
+    # Where sound is mined, the jolt and looming fused without the hearing miners open an incident too
+    # (checked for a stop like one nothing heard) when the sound does not confirm it. Off: see above.
+    unheard_jolt_opens: bool = False
 
     def __post_init__(self) -> None:
         if self.exit_threshold > self.enter_threshold:
@@ -91,6 +99,7 @@ class _Open(msgspec.Struct):
     peak_key: tuple[float, float]
     score: float
     miner_scores: dict[str, float]
+    heard: bool  # the hearing miners confirmed it at some bin: no stop needed
     end_s: float = 0.0  # set when it closes; a later trigger within the cooldown reopens it
 
 
@@ -113,9 +122,11 @@ class FusionEngine:
         self._accepted: deque[tuple[float, float]] = deque()  # (peak_s, score) reported in the last hour
         self.dropped: Counter[str] = Counter()  # incidents dropped, by reason: short, kept_moving, budget
         self._flow = ForwardFlow(config.flow_history_s)
-        # Set by the session: no miner senses contact itself (no sound track mined), only jolts (the
-        # camera's, a G-sensor's), so an incident must also show the vehicle slowing (rest_check).
-        self.jolt_only = False
+        # Set by the session: the miners that sense contact itself (a microphone's bang), not only a jolt
+        # (the camera's, a G-sensor's). An incident none of them confirmed must also show the vehicle
+        # slowing (rest_check); with none (no sound track mined), that is every incident.
+        self._hearing: frozenset[str] = frozenset()
+        self._set_weights()
 
     def reconfigure(self, config: FusionConfig, weights: Mapping[str, float]) -> None:
         """New thresholds, budget and weights for the bins still to decide (a pushed config).
@@ -127,6 +138,7 @@ class FusionEngine:
         self.config = config
         self.weights = {k: w for k, w in weights.items() if w > 0}
         self._set_windows()
+        self._set_weights()
         self._flow.keep_s = config.flow_history_s
         log.info(
             "fusion.reconfigured enter=%.3f exit=%.3f cooldown_s=%.1f budget=%d weights=%s",
@@ -143,6 +155,24 @@ class FusionEngine:
         self._alone_run = max(1, round(self.config.alone_hold_s * self.rate_hz))
         self._alone_kinds = sorted(self.config.alone_miners & self.weights.keys())
         self._reach = max(self._half, self._alone_run - 1) if self._alone_kinds else self._half
+
+    @property
+    def hearing(self) -> frozenset[str]:
+        return self._hearing
+
+    @hearing.setter
+    def hearing(self, kinds: frozenset[str]) -> None:
+        if kinds != self._hearing:
+            self._hearing = frozenset(kinds)
+            self._set_weights()
+
+    def _set_weights(self) -> None:
+        """The weights each reading fuses: all miners, those sensing contact (no precursor), and both
+        without the hearing miners (what a source without sound would fuse)."""
+        contact = {k: w for k, w in self.weights.items() if k not in self.config.precursors}
+        self._contact_weights = contact
+        self._unheard = {k: w for k, w in self.weights.items() if k not in self._hearing}
+        self._unheard_contact = {k: w for k, w in contact.items() if k not in self._hearing}
 
     def observe(self, ego: EgoMotion) -> None:
         """The camera motion at the latest analysis tick, for the rest check; before the bins it covers."""
@@ -172,8 +202,15 @@ class FusionEngine:
         centre = self._bins[index - self._base]
         held = {k: max(b.get(k, 0.0) for b in window) for k in self.weights}
         alone = self._alone(self._window(index, self._reach)) if self._alone_kinds else 0.0
-        fused = max(self._fuse(held), alone)
-        raw = self._fuse(centre)
+        enter = self.config.enter_threshold
+        fused = max(_mean(self.weights, held), alone)
+        opens = fused >= enter and max(_mean(self._contact_weights, held), alone) >= enter
+        heard = opens and bool(self._hearing)  # the sound confirmed it (with no sound, nothing did)
+        if self._hearing and self.config.unheard_jolt_opens:
+            unheard = _mean(self._unheard, held)
+            fused = max(fused, unheard)
+            opens = opens or (unheard >= enter and _mean(self._unheard_contact, held) >= enter)
+        raw = _mean(self.weights, centre)
         while self._base < self._next - self._reach:
             self._bins.popleft()
             self._base += 1
@@ -184,20 +221,16 @@ class FusionEngine:
         waited = self._closed is not None and t - self._closed.end_s >= self.config.cooldown_s
         reported = self._report() if waited else []
         if self._open is None:
-            contact = max(self._contact(held), alone)
-            if fused >= self.config.enter_threshold and contact >= self.config.enter_threshold:
-                self._start(t, fused, raw, held)
+            if opens:
+                self._start(t, fused, raw, held, heard)
             return reported
+        self._open.heard |= heard
         if (fused, raw) > self._open.peak_key:
             self._open.peak_s, self._open.peak_key = t, (fused, raw)
             self._open.score, self._open.miner_scores = fused, held
         if fused < self.config.exit_threshold:
             self._close(t)
         return reported
-
-    def _fuse(self, scores: Mapping[str, float]) -> float:
-        total = sum(self.weights.values())
-        return sum(w * scores.get(k, 0.0) for k, w in self.weights.items()) / total if total else 0.0
 
     def _window(self, index: int, half: int) -> list[dict[str, float]]:
         lo, hi = max(index - half, self._base), min(index + half, self._received - 1)
@@ -213,30 +246,23 @@ class FusionEngine:
                 best = max(best, min(scores[i : i + n]))
         return best if best >= self.config.alone_threshold else 0.0
 
-    def _contact(self, scores: Mapping[str, float]) -> float:
-        """The fused score of the miners that sense contact itself (a jolt, a bang), precursors left out.
-
-        A strong jolt on a road with a sound track but no bang, tipped over the threshold by a looming
-        score, is the pattern of a pothole behind a queue; a collision also shakes or sounds.
-        """
-        contact = {k: w for k, w in self.weights.items() if k not in self.config.precursors}
-        total = sum(contact.values())
-        return sum(w * scores.get(k, 0.0) for k, w in contact.items()) / total if total else 0.0
-
-    def _start(self, t: float, fused: float, raw: float, held: dict[str, float]) -> None:
+    def _start(self, t: float, fused: float, raw: float, held: dict[str, float], heard: bool) -> None:
         start = self._above_exit_since if self._above_exit_since is not None else t
         last = self._closed
         if last is not None and start - last.end_s < self.config.cooldown_s:
             if t - last.start_s <= self.config.max_incident_s:
                 log.info("fusion.merged at_s=%.2f into_start_s=%.2f", t, last.start_s)
                 self._open, self._closed = last, None
+                last.heard |= heard
                 if (fused, raw) > last.peak_key:
                     last.peak_s, last.peak_key, last.score, last.miner_scores = t, (fused, raw), fused, held
             elif not self._suppressing:
                 log.info("fusion.suppressed reason=cooldown at_s=%.2f last_end_s=%.2f", t, last.end_s)
                 self._suppressing = True
             return
-        self._open = _Open(start_s=start, peak_s=t, peak_key=(fused, raw), score=fused, miner_scores=held)
+        self._open = _Open(
+            start_s=start, peak_s=t, peak_key=(fused, raw), score=fused, miner_scores=held, heard=heard
+        )
 
     def _close(self, end: float) -> None:
         """The open incident ended; it waits out its cooldown (a trigger in it extends the incident)."""
@@ -250,8 +276,8 @@ class FusionEngine:
         self._closed = current
 
     def _kept_moving(self, current: _Open) -> bool:
-        """A jolt-only incident after which the vehicle did not slow towards rest (logged, dropped)."""
-        if not (self.jolt_only and self.config.rest_check):
+        """An incident nothing heard after which the vehicle did not slow towards rest (logged, dropped)."""
+        if current.heard or not self.config.rest_check:
             return False
         reading = self._flow.reading(current.peak_s, self.config.rest_within_s)
         if reading is None or reading.after <= self.config.rest_ratio * reading.before:
@@ -297,3 +323,14 @@ class FusionEngine:
         )
         log.info("fusion.incident %s", incident.describe())
         return [incident]
+
+
+def _mean(weights: Mapping[str, float], scores: Mapping[str, float]) -> float:
+    """The weighted mean of ``scores`` over ``weights``' miners (a miner without a score counts 0).
+
+    Its contact variant leaves the precursors out: a strong jolt on a road with a sound track but no
+    bang, tipped over the threshold by a looming score, is the pattern of a pothole behind a queue; a
+    collision also shakes or sounds.
+    """
+    total = sum(weights.values())
+    return sum(w * scores.get(k, 0.0) for k, w in weights.items()) / total if total else 0.0

@@ -112,8 +112,8 @@ class Miner(ABC):
 
     def senses_contact(self) -> bool:
         """Whether this miner witnesses contact itself (a microphone hears the bang), not only a jolt (the
-        camera's picture and a G-sensor jolt on a pothole too); where none does, fusion also asks for the
-        vehicle to slow after an incident."""
+        camera's picture and a G-sensor jolt on a pothole too); fusion asks for the vehicle to slow after
+        an incident none of these miners confirmed (``FusionEngine.hearing``)."""
         return VIDEO not in self.inputs
 
     def timeline(self, bins: int, first: int = 0) -> MinerTimeline:

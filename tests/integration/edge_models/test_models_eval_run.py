@@ -25,9 +25,10 @@ def test_eval_runs_on_a_tiny_generated_set_and_skips_missing_real_clips(
     assert "real clips skipped" in text and "labels.tsv not found" in text
     report = msgspec.json.decode(out.read_bytes())
     names = [c["name"] for c in report["clips"]]
-    # rear-end, side, pedestrian and one normal drive, each also without sound, one cut clip
-    assert len(names) == 9 and "gen_normal_200004_gsensor_silent" in names
-    assert "gen_side_impact_200002_silent" in names
+    # rear-end, side, pedestrian and one normal drive, each also without sound, the crashes also with a
+    # cabin sound, one cut clip
+    assert len(names) == 12 and "gen_normal_200004_gsensor_silent" in names
+    assert "gen_side_impact_200002_silent" in names and "gen_side_impact_200002_cabin" in names
     assert all(c["group"] == "generated" for c in report["clips"])
     crash = report["totals"]["generated/crash/dashcam/rear"]
     assert crash["crashes"] == 1 and crash["recall"] in (0.0, 1.0)
@@ -40,6 +41,8 @@ def test_eval_runs_on_a_tiny_generated_set_and_skips_missing_real_clips(
     assert report["totals"]["generated/crash/dashcam/side/silent/video-only"]["crashes"] == 1  # the first
     assert report["totals"]["generated/ALL"]["clips"] == 5  # the silent replays are not counted twice
     assert report["totals"]["generated/ALL/silent"]["clips"] == 4
+    assert report["totals"]["generated/ALL/cabin-sound"]["clips"] == 3
+    assert report["totals"]["generated/crash/dashcam/rear/cabin-sound/video-only"]["crashes"] == 1
     for line in ("generated/ALL", "clip", "segment"):
         assert line in text
 

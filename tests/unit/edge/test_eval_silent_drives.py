@@ -1,4 +1,5 @@
-"""Clips mined a second time without sound: which ones, the replay itself, and how they are reported."""
+"""Clips mined again without sound, or with a cabin sound instead of their own: which ones, the replays
+themselves, and how they are reported."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import msgspec
 
 from edge_agent.evaluation.__main__ import segment
 from edge_agent.evaluation.metrics import Clip
-from edge_agent.evaluation.sets import Job, generated_jobs, mine_with_silent_replay, run_job
+from edge_agent.evaluation.sets import Job, cabin_sound, generated_jobs, mine_with_replays, run_job
+from edge_agent.fusion import FusionConfig
 from edge_agent.mining import MiningSession, mine_source
 from edge_agent.sample.scenarios import Scenario, build_scenario
 from edge_agent.sample.stream import GeneratedSource
@@ -20,13 +22,15 @@ def test_crashes_and_the_first_silent_hours_of_normal_driving_are_replayed_witho
     assert [j.silent_replay for j in jobs if j.kind == "normal"] == [True] * 3 + [False] * 3
     assert not any(j.silent_replay for j in jobs if j.kind in ("nearmiss", "cut"))
     assert not any(j.silent_replay for j in generated_jobs(0, 0, normal_hours=0.2, cuts=0))
+    assert [j.kind for j in jobs if j.cabin_replay] == ["crash"] * 3
 
 
 def test_the_two_sessions_of_one_render_do_not_disturb_each_other() -> None:
     """Each reads the same frame objects: what one miner keeps must not change the other's input."""
     config = load_config(None)
     drive = build_scenario(Scenario(kind="side_impact", seed=900_003, duration_s=12.0, event_s=7.0))
-    loud, quiet = mine_with_silent_replay(GeneratedSource([drive]), config, replay=True)
+    replays = mine_with_replays(GeneratedSource([drive]), config, silent=True)
+    loud, quiet = replays[""], replays["silent"]
     source = GeneratedSource([drive])
     alone = MiningSession(msgspec.structs.replace(source.info, audio_rate=None), config)
     for item in source:
@@ -63,6 +67,30 @@ def test_a_replayed_job_gives_two_clips_and_the_replay_its_own_segment() -> None
     crash = msgspec.structs.replace(clip, name="gen_side_impact_2_gsensor_silent", kind="crash", silent=True)
     assert (
         segment(msgspec.structs.replace(crash, gsensor=True)) == "generated/crash/dashcam/side/silent/gsensor"
+    )
+
+
+def test_a_crash_whose_microphone_recognises_nothing_is_still_opened_by_its_jolt() -> None:
+    """The cabin replay swaps the crash's sound for a normal drive's: the audio miner hears no crash, and
+    with ``unheard_jolt_opens`` the jolt opens the incident as it does with no microphone at all; by
+    default the quiet sound track vetoes it."""
+    drive = build_scenario(Scenario(kind="side_impact", seed=900_003, duration_s=12.0, event_s=7.0))
+    cabin = cabin_sound([drive])
+    assert len(cabin) == len(drive.audio)
+    default = load_config(None)
+    config = msgspec.structs.replace(default, fusion=FusionConfig(unheard_jolt_opens=True))
+    replays = mine_with_replays(GeneratedSource([drive]), config, silent=True, cabin=cabin)
+    loud, quiet, dubbed = replays[""], replays["silent"], replays["cabin"]
+    assert max(loud.timelines["audio"].scores) >= 0.9  # its own crash sound, recognised
+    assert max(dubbed.timelines["audio"].scores) < 0.3  # the cabin's: nothing like a crash
+    assert [i.peak_s for i in dubbed.incidents] == [i.peak_s for i in quiet.incidents] != []
+    vetoed = mine_with_replays(GeneratedSource([drive]), default, silent=False, cabin=cabin)["cabin"]
+    assert vetoed.incidents == []
+    clip = Clip(
+        name="gen_side_impact_3_cabin", group="generated", kind="crash", view="dashcam", duration_s=12.0
+    )
+    assert segment(msgspec.structs.replace(clip, cabin_sound=True)) == (
+        "generated/crash/dashcam/side/cabin-sound/video-only"
     )
 
 

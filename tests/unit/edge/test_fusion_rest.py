@@ -80,48 +80,65 @@ def test_old_flow_is_forgotten() -> None:
     assert flow.reading(24.0, 5.0) is None  # steady at 0.02 before: barely moving
 
 
-def drive(engine: FusionEngine, per_tick: list[float], jolts_at: list[int]) -> list[Incident]:
-    """Feed a forward flow per tick and a 0.3 s camera jolt from each tick in ``jolts_at``."""
+def drive(
+    engine: FusionEngine, per_tick: list[float], jolts_at: list[int], bang: float | None = None
+) -> list[Incident]:
+    """Feed a forward flow per tick and a 0.3 s camera jolt from each tick in ``jolts_at``; with ``bang``,
+    a sound track whose score is ``bang`` during each jolt."""
     out: list[Incident] = []
     for i, f in enumerate(per_tick):
         engine.observe(ego(i / RATE, f))
-        out += engine.push({"motion": 0.9 if any(j <= i < j + 3 for j in jolts_at) else 0.0})
+        jolting = any(j <= i < j + 3 for j in jolts_at)
+        scores = {"motion": 0.9 if jolting else 0.0}
+        if bang is not None:
+            scores["audio"] = bang if jolting else 0.0
+        out += engine.push(scores)
     return out + engine.finish()
 
 
-def jolt_then(flow_after: float, jolt_only: bool, config: FusionConfig | None = None) -> list[Incident]:
-    """A camera jolt at 5 s in a drive at a steady forward flow of 0.5/s, then ``flow_after`` from 6 s."""
-    engine = FusionEngine(config or FusionConfig(corroboration_s=0.0), {"motion": 1.0}, RATE)
-    engine.jolt_only = jolt_only
-    return drive(engine, flows(0.5, flow_after, peak_s=5.0, total_s=30.0), [50])
+def jolt_then(flow_after: float, bang: float | None, config: FusionConfig | None = None) -> list[Incident]:
+    """A camera jolt at 5 s in a drive at a steady forward flow of 0.5/s, then ``flow_after`` from 6 s;
+    ``bang`` None is a source without sound."""
+    weights = {"motion": 0.45} | ({} if bang is None else {"audio": 0.35})
+    engine = FusionEngine(config or FusionConfig(corroboration_s=0.0), weights, RATE)
+    engine.hearing = frozenset() if bang is None else frozenset({"audio"})
+    return drive(engine, flows(0.5, flow_after, peak_s=5.0, total_s=30.0), [50], bang)
 
 
 def test_an_unheard_jolt_the_vehicle_drives_on_from_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
-        assert jolt_then(0.5, jolt_only=True) == []
+        assert jolt_then(0.5, bang=None) == []
     assert "fusion.dropped reason=kept_moving peak_s=5.00" in caplog.text
 
 
 def test_an_unheard_jolt_followed_by_a_stop_is_reported() -> None:
-    [incident] = jolt_then(0.05, jolt_only=True)
+    [incident] = jolt_then(0.05, bang=None)
     assert incident.peak_s == 5.0
 
 
 def test_a_heard_jolt_needs_no_stop() -> None:
-    assert len(jolt_then(0.5, jolt_only=False)) == 1
+    assert len(jolt_then(0.5, bang=0.9)) == 1
+
+
+def test_a_jolt_the_sound_does_not_confirm_is_judged_as_if_nothing_were_heard() -> None:
+    """A microphone that hears nothing it recognises must not veto the jolt that opens an incident
+    without one; the incident then has to be followed by a stop, like one nothing heard."""
+    rule = FusionConfig(corroboration_s=0.0, unheard_jolt_opens=True)
+    [incident] = jolt_then(0.05, bang=0.0, config=rule)
+    assert incident.peak_s == 5.0 and incident.miner_scores["audio"] == 0.0
+    assert jolt_then(0.5, bang=0.0, config=rule) == []  # drove on: dropped by the rest check
+    # The default: the quiet sound track pulls the fused score under the threshold.
+    assert jolt_then(0.05, bang=0.0) == []
 
 
 def test_the_rest_check_can_be_switched_off() -> None:
-    assert (
-        len(jolt_then(0.5, jolt_only=True, config=FusionConfig(corroboration_s=0.0, rest_check=False))) == 1
-    )
+    assert len(jolt_then(0.5, bang=None, config=FusionConfig(corroboration_s=0.0, rest_check=False))) == 1
 
 
 def test_a_dropped_incident_does_not_use_the_budget() -> None:
     """The budget counts what is uploaded; a pothole the check dropped must not crowd out the crash."""
     config = FusionConfig(corroboration_s=0.0, max_incidents_per_hour=1)
     engine = FusionEngine(config, {"motion": 1.0}, RATE)
-    engine.jolt_only = True
     per_tick = [0.5 if i < 260 else 0.02 for i in range(600)]  # drives on after 5 s, stops after 25 s
     out = drive(engine, per_tick, [50, 250])
     assert [i.peak_s for i in out] == [25.0]

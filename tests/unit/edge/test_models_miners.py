@@ -120,7 +120,7 @@ def test_only_a_sound_track_spares_an_incident_the_rest_check(sound: bool) -> No
     session.finish()
     motion = next(m for m in session.miners if isinstance(m, MotionMiner))
     assert motion.accel.present  # the G-sensor was read
-    assert session.fusion.jolt_only is not sound
+    assert session.fusion.hearing == ({"audio"} if sound else set())
 
 
 def test_a_cut_clears_the_motion_window() -> None:
