@@ -41,10 +41,8 @@ def segment(clip: Clip) -> str:
         parts.append("trained" if clip.trained else "held-out")
     if clip.group == "generated" and clip.kind == "crash":
         parts.append(clip.name.split("_")[1] if not clip.name.startswith("gen_side") else "side")
-    if clip.silent:  # without sound the G-sensor is the only other witness of a jolt
-        parts += ["silent", "gsensor" if clip.gsensor else "video-only"]
-    if clip.cabin_sound:
-        parts += ["cabin-sound", "gsensor" if clip.gsensor else "video-only"]
+    if clip.replay:  # with no sound heard, the G-sensor is the only other witness of a jolt
+        parts += [clip.replay, "gsensor" if clip.gsensor else "video-only"]
     return "/".join(parts)
 
 
@@ -152,8 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     for c in clips:
         groups[segment(c)].append(c)
         # A replay of a clip already counted is reported in its own segments, not again in ALL.
-        replay = "/silent" if c.silent else "/cabin-sound" if c.cabin_sound else ""
-        groups[f"{c.group}/ALL{replay}"].append(c)
+        groups[f"{c.group}/ALL" + (f"/{c.replay}" if c.replay else "")].append(c)
     by_segment = {name: totals(groups[name]) for name in sorted(groups)}
     print_report(clips, by_segment)
     print_sounds(sounds)

@@ -29,11 +29,14 @@ class Clip(msgspec.Struct, frozen=True, kw_only=True):
     note: str = ""
     trained: bool = False  # a real normal clip the motion and audio models learned from
     silent: bool = False  # a replay of a clip mined without its sound track
-    cabin_sound: bool = (
-        False  # a replay of a generated crash with a normal drive's sound track instead of its own
-    )
+    cabin_sound: bool = False  # a replay of a generated crash with a normal drive's sound track
     gsensor: bool = False  # the drive had a G-sensor log (generated drives only: no real clip has one)
     rest_dropped: int = 0  # incidents the rest check dropped (nothing heard, the vehicle drove on)
+
+    @property
+    def replay(self) -> str:
+        """The segment a replay is reported in ("silent", "cabin-sound"); "" for the clip as recorded."""
+        return "silent" if self.silent else "cabin-sound" if self.cabin_sound else ""
 
 
 def found_index(clip: Clip) -> int | None:
